@@ -1,0 +1,397 @@
+// The SIMD math of every activation: one struct per table entry with Forward(x),
+// Backward(x, dy) = dy * f'(x) and, where the table allows, BackwardFromOutput(y, dy).
+// Formulas are the table's (PyTorch's); the comments give the form used for accuracy.
+// NaN propagation is done once, by the loops in kernels.cpp, so ops need not care about NaN.
+
+#if defined(RELULAB_OPS_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef RELULAB_OPS_INL_H_
+#undef RELULAB_OPS_INL_H_
+#else
+#define RELULAB_OPS_INL_H_
+#endif
+
+#include "activation/gaussian-inl.h"
+#include "activation/simd_math-inl.h"
+#include "hwy/highway.h"
+#include "relulab/activation.hpp"
+
+HWY_BEFORE_NAMESPACE();
+namespace relulab::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// PyTorch's SELU constants, rounded to float; kSeluScaleAlpha is their product.
+inline constexpr float kSeluScale = 1.0507009873554804934193349852946f;
+inline constexpr float kSeluScaleAlpha = 1.7580993408473768599402175208123f;
+
+// ReLU: max(0, x); f' = x > 0 (0 at 0, as PyTorch).
+struct ReluOp {
+  static constexpr bool kFromOutput = true;
+  explicit ReluOp(const ActivationSpec&) {}
+  template <class D, class V>
+  HWY_INLINE V Forward(D d, V x) const {
+    return hn::IfThenZeroElse(hn::Le(x, hn::Zero(d)), x);
+  }
+  template <class D, class V>
+  HWY_INLINE V Backward(D d, V x, V dy) const {
+    return hn::IfThenZeroElse(hn::Le(x, hn::Zero(d)), dy);
+  }
+  template <class D, class V>
+  HWY_INLINE V BackwardFromOutput(D d, V y, V dy) const {
+    return Backward(d, y, dy);
+  }
+};
+
+// LeakyReLU and single-slope PReLU: x > 0 ? x : a x; f' = x > 0 ? 1 : a. From the output,
+// y > 0 exactly when x > 0 because a >= 0.
+template <bool kAllowFromOutput>
+struct SlopeOp {
+  static constexpr bool kFromOutput = kAllowFromOutput;
+  explicit SlopeOp(const ActivationSpec& s) : slope(s.params[0]) {}
+  float slope;
+  template <class D, class V>
+  HWY_INLINE V Forward(D d, V x) const {
+    return hn::IfThenElse(hn::Gt(x, hn::Zero(d)), x, hn::Mul(x, hn::Set(d, slope)));
+  }
+  template <class D, class V>
+  HWY_INLINE V Backward(D d, V x, V dy) const {
+    return hn::IfThenElse(hn::Gt(x, hn::Zero(d)), dy, hn::Mul(dy, hn::Set(d, slope)));
+  }
+  template <class D, class V>
+  HWY_INLINE V BackwardFromOutput(D d, V y, V dy) const {
+    return Backward(d, y, dy);
+  }
+};
+using LeakyReluOp = SlopeOp<true>;
+using PReluOp = SlopeOp<false>;
+
+// ReLU6: min(max(0, x), 6); f' = 0 < x < 6 (0 at both kinks, as PyTorch's hardtanh_backward).
+struct Relu6Op {
+  static constexpr bool kFromOutput = true;
+  explicit Relu6Op(const ActivationSpec&) {}
+  template <class D, class V>
+  HWY_INLINE V Forward(D d, V x) const {
+    const V six = hn::Set(d, 6.0f);
+    return hn::IfThenElse(hn::Ge(x, six), six, hn::IfThenZeroElse(hn::Le(x, hn::Zero(d)), x));
+  }
+  template <class D, class V>
+  HWY_INLINE V Backward(D d, V x, V dy) const {
+    const auto inside = hn::And(hn::Gt(x, hn::Zero(d)), hn::Lt(x, hn::Set(d, 6.0f)));
+    return hn::IfThenElseZero(inside, dy);
+  }
+  template <class D, class V>
+  HWY_INLINE V BackwardFromOutput(D d, V y, V dy) const {
+    return Backward(d, y, dy);
+  }
+};
+
+// ELU, SELU and CELU share one shape: x > 0 ? p x : n expm1(x / a), with
+// f' = x > 0 ? p : (n / a) exp(x / a) = y / a + n / a for x <= 0.
+//   ELU:  p = 1,     n = alpha,         a = 1
+//   SELU: p = scale, n = scale * alpha, a = 1
+//   CELU: p = 1,     n = alpha,         a = alpha
+struct ExponentialLinearOp {
+  static constexpr bool kFromOutput = true;
+  float positive, negative, inv_a;
+  explicit ExponentialLinearOp(const ActivationSpec& s) {
+    switch (s.kind) {
+      case Activation::kSELU:
+        positive = kSeluScale, negative = kSeluScaleAlpha, inv_a = 1.0f;
+        break;
+      case Activation::kCELU:
+        positive = 1.0f, negative = s.params[0], inv_a = 1.0f / s.params[0];
+        break;
+      default:  // ELU
+        positive = 1.0f, negative = s.params[0], inv_a = 1.0f;
+        break;
+    }
+  }
+  template <class D, class V>
+  HWY_INLINE V Forward(D d, V x) const {
+    const V neg = hn::Mul(hn::Set(d, negative), Expm1NonPositive(d, hn::Mul(x, hn::Set(d, inv_a))));
+    return hn::IfThenElse(hn::Gt(x, hn::Zero(d)), hn::Mul(x, hn::Set(d, positive)), neg);
+  }
+  template <class D, class V>
+  HWY_INLINE V Backward(D d, V x, V dy) const {
+    const V slope =
+        hn::Mul(hn::Set(d, negative * inv_a), ExpNonPositive(d, hn::Mul(x, hn::Set(d, inv_a))));
+    const V dfdx = hn::IfThenElse(hn::Gt(x, hn::Zero(d)), hn::Set(d, positive), slope);
+    return hn::Mul(dy, dfdx);
+  }
+  template <class D, class V>
+  HWY_INLINE V BackwardFromOutput(D d, V y, V dy) const {
+    const V slope = hn::MulAdd(y, hn::Set(d, inv_a), hn::Set(d, negative * inv_a));
+    const V dfdx = hn::IfThenElse(hn::Gt(y, hn::Zero(d)), hn::Set(d, positive), slope);
+    return hn::Mul(dy, dfdx);
+  }
+};
+
+// GELU (exact): x Phi(x); the normal CDF with relative accuracy in the tail is in gaussian-inl.h.
+struct GeluOp {
+  static constexpr bool kFromOutput = false;
+  explicit GeluOp(const ActivationSpec&) {}
+  template <class D, class V>
+  HWY_INLINE V Forward(D d, V x) const {
+    return GeluExact(d, x);
+  }
+  template <class D, class V>
+  HWY_INLINE V Backward(D d, V x, V dy) const {
+    return hn::Mul(dy, GeluExactDerivative(d, x));
+  }
+};
+
+// GELU, tanh approximation: x (1 + tanh(u)) / 2 = x sigmoid(w), w = 2u = k1 x + k3 x^3.
+// For x << 0 the result is ~x exp(w) and an absolute error in w becomes a relative error in f, so w
+// is carried as a double-float (w_hi + w_lo); exp(w) = exp(w_hi) (1 + w_lo).
+// f' = sigmoid(w) + x sigmoid(w) sigmoid(-w) (k1 + 3 k3 x^2).
+struct GeluTanhOp {
+  static constexpr bool kFromOutput = false;
+  explicit GeluTanhOp(const ActivationSpec&) {}
+  // k1 = 2 sqrt(2 / pi), k3 = k1 * 0.044715, each split as hi + lo.
+  static constexpr float kK1Hi = 1.59576912160573071175f;
+  static constexpr float kK1Lo = static_cast<float>(1.59576912160573071175 - double{kK1Hi});
+  static constexpr float kK3Hi = 0.0713548162726008080f;
+  static constexpr float kK3Lo = static_cast<float>(0.0713548162726008080 - double{kK3Hi});
+
+  // Beyond |x| = 11, sigmoid(w) is 1, or exp(w) < 1e-48, and the derivative's second term is
+  // negligible; the clamp keeps x * e * ... finite for |x| = inf.
+  template <class D, class V>
+  HWY_INLINE void Parts(D d, V x, V& e, V& r, V& w_hi) const {
+    const V xc = hn::Min(hn::Max(x, hn::Set(d, -11.0f)), hn::Set(d, 11.0f));
+    V x2, x2_lo;
+    TwoProd(d, xc, xc, x2, x2_lo);
+    V t, t_lo;  // k3 x^2
+    TwoProd(d, hn::Set(d, kK3Hi), x2, t, t_lo);
+    t_lo = hn::MulAdd(hn::Set(d, kK3Hi), x2_lo, hn::MulAdd(hn::Set(d, kK3Lo), x2, t_lo));
+    V p, p_lo;  // k1 + k3 x^2
+    TwoSum(hn::Set(d, kK1Hi), t, p, p_lo);
+    p_lo = hn::Add(p_lo, hn::Add(t_lo, hn::Set(d, kK1Lo)));
+    V w_lo;
+    TwoProd(d, xc, p, w_hi, w_lo);
+    w_lo = hn::MulAdd(xc, p_lo, w_lo);
+    // exp(-|w|) = exp(-|w_hi|) * (1 -+ w_lo)
+    LogisticParts(d, w_hi, e, r);
+    const V correction = hn::IfThenElse(hn::Lt(w_hi, hn::Zero(d)), w_lo, hn::Neg(w_lo));
+    e = hn::MulAdd(e, correction, e);
+    r = hn::Div(hn::Set(d, 1.0f), hn::Add(hn::Set(d, 1.0f), e));
+  }
+  template <class D, class V>
+  HWY_INLINE V Forward(D d, V x) const {
+    V e, r, w;
+    Parts(d, x, e, r, w);
+    const V f = hn::Mul(x, SigmoidFromParts(d, w, e, r));
+    return hn::IfThenZeroElse(hn::Lt(x, hn::Set(d, -11.0f)), f);  // x = -inf: 0, not -inf * 0
+  }
+  template <class D, class V>
+  HWY_INLINE V Backward(D d, V x, V dy) const {
+    V e, r, w;
+    Parts(d, x, e, r, w);
+    const V xc = hn::Min(hn::Max(x, hn::Set(d, -11.0f)), hn::Set(d, 11.0f));
+    const V dw = hn::MulAdd(hn::Set(d, 3.0f * kK3Hi), hn::Mul(xc, xc), hn::Set(d, kK1Hi));
+    const V dfdx =
+        hn::MulAdd(hn::Mul(xc, hn::Mul(e, hn::Mul(r, r))), dw, SigmoidFromParts(d, w, e, r));
+    return hn::Mul(dy, dfdx);
+  }
+};
+
+// SiLU: x sigmoid(x); f' = s + x e r^2 with s = sigmoid(x), e = exp(-|x|), r = 1 / (1 + e).
+// Below x = -200 the result is below the smallest float: 0 (also for x = -inf, where x * 0 is NaN).
+struct SiluOp {
+  static constexpr bool kFromOutput = false;
+  explicit SiluOp(const ActivationSpec&) {}
+  template <class D, class V>
+  HWY_INLINE V Forward(D d, V x) const {
+    V e, r;
+    LogisticParts(d, x, e, r);
+    const V f = hn::Mul(x, SigmoidFromParts(d, x, e, r));
+    return hn::IfThenZeroElse(hn::Lt(x, hn::Set(d, -200.0f)), f);
+  }
+  template <class D, class V>
+  HWY_INLINE V Backward(D d, V x, V dy) const {
+    V e, r;
+    LogisticParts(d, x, e, r);
+    const V xc = hn::Min(hn::Max(x, hn::Set(d, -200.0f)), hn::Set(d, 200.0f));
+    const V dfdx = hn::MulAdd(xc, hn::Mul(e, hn::Mul(r, r)), SigmoidFromParts(d, x, e, r));
+    return hn::Mul(dy, dfdx);
+  }
+};
+
+// Mish: x tanh(softplus(x)). With e = exp(x) and n = e (e + 2):
+//   tanh(log(1 + e)) = n / (n + 2), and
+//   f' = n / (n + 2) + 4 x e (1 + e) / (n + 2)^2.
+// Above x = 20, tanh(softplus(x)) = 1 in float and f' = 1; e is clamped there so n stays finite.
+struct MishOp {
+  static constexpr bool kFromOutput = false;
+  explicit MishOp(const ActivationSpec&) {}
+  template <class D, class V>
+  HWY_INLINE V Forward(D d, V x) const {
+    const V e = hn::Exp(d, hn::Max(hn::Min(x, hn::Set(d, 20.0f)), hn::Set(d, -104.0f)));
+    const V n = hn::Mul(e, hn::Add(e, hn::Set(d, 2.0f)));
+    const V f = hn::Mul(x, hn::Div(n, hn::Add(n, hn::Set(d, 2.0f))));
+    return hn::IfThenZeroElse(hn::Lt(x, hn::Set(d, -200.0f)), f);
+  }
+  template <class D, class V>
+  HWY_INLINE V Backward(D d, V x, V dy) const {
+    const V xc = hn::Max(hn::Min(x, hn::Set(d, 20.0f)), hn::Set(d, -104.0f));
+    const V e = hn::Exp(d, xc);
+    const V n = hn::Mul(e, hn::Add(e, hn::Set(d, 2.0f)));
+    const V q = hn::Div(hn::Set(d, 1.0f), hn::Add(n, hn::Set(d, 2.0f)));
+    const V second =
+        hn::Mul(hn::Mul(hn::Set(d, 4.0f), xc), hn::Mul(hn::MulAdd(e, e, e), hn::Mul(q, q)));
+    const V dfdx = hn::MulAdd(n, q, second);
+    return hn::Mul(dy, hn::IfThenElse(hn::Gt(x, hn::Set(d, 20.0f)), hn::Set(d, 1.0f), dfdx));
+  }
+};
+
+// Softplus: z = beta x; z > threshold ? x : log1p(exp(z)) / beta; f' = z > threshold ? 1 :
+// sigmoid(z).
+struct SoftplusOp {
+  static constexpr bool kFromOutput = false;
+  float beta, inv_beta, threshold;
+  explicit SoftplusOp(const ActivationSpec& s)
+      : beta(s.params[0]), inv_beta(1.0f / s.params[0]), threshold(s.params[1]) {}
+  template <class D, class V>
+  HWY_INLINE V Forward(D d, V x) const {
+    const V z = hn::Mul(x, hn::Set(d, beta));
+    const V zc = hn::Max(hn::Min(z, hn::Set(d, threshold)), hn::Set(d, -104.0f));
+    const V soft = hn::Mul(hn::Log1p(d, hn::Exp(d, zc)), hn::Set(d, inv_beta));
+    return hn::IfThenElse(hn::Gt(z, hn::Set(d, threshold)), x, soft);
+  }
+  template <class D, class V>
+  HWY_INLINE V Backward(D d, V x, V dy) const {
+    const V z = hn::Mul(x, hn::Set(d, beta));
+    V e, r;
+    LogisticParts(d, z, e, r);
+    const V dfdx = hn::IfThenElse(hn::Gt(z, hn::Set(d, threshold)), hn::Set(d, 1.0f),
+                                  SigmoidFromParts(d, z, e, r));
+    return hn::Mul(dy, dfdx);
+  }
+};
+
+// HardSigmoid: min(max(x + 3, 0), 6) / 6; f' = -3 < x < 3 ? 1/6 : 0.
+struct HardSigmoidOp {
+  static constexpr bool kFromOutput = false;
+  explicit HardSigmoidOp(const ActivationSpec&) {}
+  template <class D, class V>
+  HWY_INLINE V Forward(D d, V x) const {
+    const V t = hn::Mul(hn::Add(x, hn::Set(d, 3.0f)), hn::Set(d, 1.0f / 6.0f));
+    return hn::IfThenElse(hn::Ge(x, hn::Set(d, 3.0f)), hn::Set(d, 1.0f),
+                          hn::IfThenZeroElse(hn::Le(x, hn::Set(d, -3.0f)), t));
+  }
+  template <class D, class V>
+  HWY_INLINE V Backward(D d, V x, V dy) const {
+    const auto inside = hn::And(hn::Gt(x, hn::Set(d, -3.0f)), hn::Lt(x, hn::Set(d, 3.0f)));
+    return hn::IfThenElseZero(inside, hn::Mul(dy, hn::Set(d, 1.0f / 6.0f)));
+  }
+};
+
+// HardSwish: x min(max(x + 3, 0), 6) / 6; f' = x < -3 ? 0 : x <= 3 ? (2x + 3) / 6 : 1.
+struct HardSwishOp {
+  static constexpr bool kFromOutput = false;
+  explicit HardSwishOp(const ActivationSpec&) {}
+  template <class D, class V>
+  HWY_INLINE V Forward(D d, V x) const {
+    const V t = hn::Mul(hn::Add(x, hn::Set(d, 3.0f)), hn::Set(d, 1.0f / 6.0f));
+    const V middle = hn::Mul(x, t);
+    return hn::IfThenElse(hn::Ge(x, hn::Set(d, 3.0f)), x,
+                          hn::IfThenZeroElse(hn::Le(x, hn::Set(d, -3.0f)), middle));
+  }
+  template <class D, class V>
+  HWY_INLINE V Backward(D d, V x, V dy) const {
+    // (2x + 3) / 6: 2x + 3 is exact near the zero at x = -1.5, so no cancellation error.
+    const V middle =
+        hn::Mul(hn::MulAdd(x, hn::Set(d, 2.0f), hn::Set(d, 3.0f)), hn::Set(d, 1.0f / 6.0f));
+    const V dfdx = hn::IfThenElse(hn::Gt(x, hn::Set(d, 3.0f)), hn::Set(d, 1.0f),
+                                  hn::IfThenZeroElse(hn::Lt(x, hn::Set(d, -3.0f)), middle));
+    return hn::Mul(dy, dfdx);
+  }
+};
+
+// Sigmoid: 1 / (1 + exp(-x)); f' = e r^2 from the input, y (1 - y) from the output.
+struct SigmoidOp {
+  static constexpr bool kFromOutput = true;
+  explicit SigmoidOp(const ActivationSpec&) {}
+  template <class D, class V>
+  HWY_INLINE V Forward(D d, V x) const {
+    V e, r;
+    LogisticParts(d, x, e, r);
+    return SigmoidFromParts(d, x, e, r);
+  }
+  template <class D, class V>
+  HWY_INLINE V Backward(D d, V x, V dy) const {
+    // e / (1 + e)^2 with one division: ~3.5 ULP, against ~4.5 for e * r * r.
+    const V e = ExpNonPositive(d, hn::Neg(hn::Abs(x)));
+    const V q = hn::Add(hn::Set(d, 1.0f), e);
+    return hn::Mul(dy, hn::Div(e, hn::Mul(q, q)));
+  }
+  template <class D, class V>
+  HWY_INLINE V BackwardFromOutput(D d, V y, V dy) const {
+    return hn::Mul(dy, hn::Mul(y, hn::Sub(hn::Set(d, 1.0f), y)));
+  }
+};
+
+// Tanh; f' = 1 - tanh^2 = 4 e / (1 + e)^2 with e = exp(-2|x|), free of the cancellation of
+// 1 - t^2 for large |x|; from the output, (1 - y)(1 + y), where 1 -+ y is exact for |y| >= 1/2.
+struct TanhOp {
+  static constexpr bool kFromOutput = true;
+  explicit TanhOp(const ActivationSpec&) {}
+  template <class D, class V>
+  HWY_INLINE V Forward(D d, V x) const {
+    const V limit = hn::Set(d, 9.0f);  // tanh(9) rounds to 1 in float
+    const V xc = hn::Min(hn::Max(x, hn::Neg(limit)), limit);
+    return hn::Tanh(d, xc);
+  }
+  template <class D, class V>
+  HWY_INLINE V Backward(D d, V x, V dy) const {
+    const V e = ExpNonPositive(d, hn::Neg(hn::Abs(hn::Add(x, x))));
+    const V q = hn::Add(hn::Set(d, 1.0f), e);
+    return hn::Mul(dy, hn::Div(hn::Mul(hn::Set(d, 4.0f), e), hn::Mul(q, q)));
+  }
+  template <class D, class V>
+  HWY_INLINE V BackwardFromOutput(D d, V y, V dy) const {
+    const V one = hn::Set(d, 1.0f);
+    return hn::Mul(dy, hn::Mul(hn::Sub(one, y), hn::Add(one, y)));
+  }
+};
+
+// Calls visit(op) with the op of spec.kind: the one switch between a run-time activation and the
+// compile-time loops.
+template <class Visit>
+HWY_INLINE void VisitOp(const ActivationSpec& spec, Visit&& visit) {
+  switch (spec.kind) {
+    case Activation::kReLU:
+      return visit(ReluOp(spec));
+    case Activation::kLeakyReLU:
+      return visit(LeakyReluOp(spec));
+    case Activation::kPReLU:
+      return visit(PReluOp(spec));
+    case Activation::kReLU6:
+      return visit(Relu6Op(spec));
+    case Activation::kELU:
+    case Activation::kSELU:
+    case Activation::kCELU:
+      return visit(ExponentialLinearOp(spec));
+    case Activation::kGELU:
+      return visit(GeluOp(spec));
+    case Activation::kGELUTanh:
+      return visit(GeluTanhOp(spec));
+    case Activation::kSiLU:
+      return visit(SiluOp(spec));
+    case Activation::kMish:
+      return visit(MishOp(spec));
+    case Activation::kSoftplus:
+      return visit(SoftplusOp(spec));
+    case Activation::kHardSigmoid:
+      return visit(HardSigmoidOp(spec));
+    case Activation::kHardSwish:
+      return visit(HardSwishOp(spec));
+    case Activation::kSigmoid:
+      return visit(SigmoidOp(spec));
+    case Activation::kTanh:
+      return visit(TanhOp(spec));
+  }
+}
+
+}  // namespace relulab::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#endif  // RELULAB_OPS_INL_H_
