@@ -33,7 +33,7 @@ struct ReluOp {
   }
   template <class D, class V>
   HWY_INLINE V Backward(D d, V x, V dy) const {
-    return hn::IfThenZeroElse(hn::Le(x, hn::Zero(d)), dy);
+    return hn::IfThenElseZero(hn::Gt(x, hn::Zero(d)), dy);
   }
   template <class D, class V>
   HWY_INLINE V BackwardFromOutput(D d, V y, V dy) const {
@@ -251,9 +251,10 @@ struct SoftplusOp {
       : beta(s.params[0]), inv_beta(1.0f / s.params[0]), threshold(s.params[1]) {}
   template <class D, class V>
   HWY_INLINE V Forward(D d, V x) const {
+    // log1p(exp(z)) = max(z, 0) + log1p(exp(-|z|)): no overflow whatever the threshold.
     const V z = hn::Mul(x, hn::Set(d, beta));
-    const V zc = hn::Max(hn::Min(z, hn::Set(d, threshold)), hn::Set(d, -104.0f));
-    const V soft = hn::Mul(hn::Log1p(d, hn::Exp(d, zc)), hn::Set(d, inv_beta));
+    const V log_term = hn::Log1p(d, ExpNonPositive(d, hn::Neg(hn::Abs(z))));
+    const V soft = hn::Mul(hn::Add(hn::Max(z, hn::Zero(d)), log_term), hn::Set(d, inv_beta));
     return hn::IfThenElse(hn::Gt(z, hn::Set(d, threshold)), x, soft);
   }
   template <class D, class V>

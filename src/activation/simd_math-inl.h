@@ -52,27 +52,48 @@ HWY_INLINE void TwoSum(V a, V b, V& s, V& e) {
   e = hn::Add(hn::Sub(a, hn::Sub(s, bb)), hn::Sub(b, bb));
 }
 
+// exp(x) for x <= 0; below -104 (and at -inf) 0. Leaner than hn::Exp, which must cover the
+// whole float range: with x <= 0 the scale 2^n is one shift and one multiply.
+//   n = round(x / ln 2), read from the low mantissa bits of t = x log2(e) + (1.5 * 2^23 + 151);
+//   r = x - n ln 2 (Cody-Waite, two FMAs), |r| <= ln(2) / 2;
+//   e^r = 1 + r + r^2 P(r), Highway's degree-5 P (1 ULP);
+//   e^x = e^r * 2^(n + 24) * 2^-24, where 2^(n + 24) is normal for n >= -150 and the last
+//   product rounds once into the subnormal range.
+template <class D, class V>
+HWY_INLINE V ExpNonPositive(D d, V x) {
+  const hn::RebindToSigned<D> di;
+  const V xc = hn::Max(hn::Min(x, hn::Zero(d)), hn::Set(d, -104.0f));
+  const V shift = hn::Set(d, 12583063.0f);  // 1.5 * 2^23 + 127 + 24
+  const V t = hn::MulAdd(xc, hn::Set(d, 1.44269504088896341f), shift);
+  const V n = hn::Sub(t, shift);
+  V r = hn::MulAdd(n, hn::Set(d, -0.693145751953125f), xc);
+  r = hn::MulAdd(n, hn::Set(d, -1.428606765330187045e-6f), r);
+  const V r2 = hn::Mul(r, r);
+  const V r4 = hn::Mul(r2, r2);
+  const V p01 = hn::MulAdd(hn::Set(d, 0.166666671633720397949219f), r, hn::Set(d, 0.5f));
+  const V p23 = hn::MulAdd(hn::Set(d, 0.00833336077630519866943359f), r,
+                           hn::Set(d, 0.0416664853692054748535156f));
+  const V p45 = hn::MulAdd(hn::Set(d, 0.000198527617612853646278381f), r,
+                           hn::Set(d, 0.00139304355252534151077271f));
+  const V p = hn::MulAdd(p45, r4, hn::MulAdd(p23, r2, p01));
+  const V er = hn::Add(hn::MulAdd(p, r2, r), hn::Set(d, 1.0f));
+  const V scale = hn::BitCast(d, hn::ShiftLeft<23>(hn::BitCast(di, t)));  // 2^(n + 24)
+  return hn::Mul(hn::Mul(er, scale), hn::Set(d, 5.9604644775390625e-8f));
+}
+
 // The two pieces of the logistic function that every sigmoid-like op needs, with no overflow:
 // e = exp(-|x|) in [0, 1] and r = 1 / (1 + e). Then sigmoid(x) = x >= 0 ? r : e * r and
 // sigmoid'(x) = sigmoid(x) * sigmoid(-x) = e * r^2. Each is within ~2.5 ULP (exp 1 ULP, division
 // 0.5, product 0.5). Arguments below -104 give e = 0 (exp(-104) is below the smallest float).
 template <class D, class V>
 HWY_INLINE void LogisticParts(D d, V x, V& e, V& r) {
-  const V neg_abs = hn::Max(hn::Neg(hn::Abs(x)), hn::Set(d, -104.0f));
-  e = hn::Exp(d, neg_abs);
+  e = ExpNonPositive(d, hn::Neg(hn::Abs(x)));
   r = hn::Div(hn::Set(d, 1.0f), hn::Add(hn::Set(d, 1.0f), e));
 }
 
 template <class D, class V>
 HWY_INLINE V SigmoidFromParts(D d, V x, V e, V r) {
   return hn::IfThenElse(hn::Ge(x, hn::Zero(d)), r, hn::Mul(e, r));
-}
-
-// exp(x) for x <= 0, with arguments below -104 giving 0 (Highway's Exp is specified down to
-// -FLT_MAX; the clamp also maps -inf to 0). 1 ULP.
-template <class D, class V>
-HWY_INLINE V ExpNonPositive(D d, V x) {
-  return hn::Exp(d, hn::Max(hn::Min(x, hn::Zero(d)), hn::Set(d, -104.0f)));
 }
 
 // expm1(x) for x <= 0 (-inf gives -1). 4 ULP per Highway.
