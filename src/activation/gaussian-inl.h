@@ -2,20 +2,26 @@
 // SIMD (Highway, compiled once per target). Unlike Phi = (1 + erf(x / sqrt 2)) / 2, every result
 // keeps RELATIVE accuracy in the lower tail, where gelu(x) is tiny but not zero (x down to -13).
 //
-// For t = |x| the lower tail is factored as
-//   Phi(-t) = exp(-t^2 / 2) R(t),  R(t) = erfcx(t / sqrt 2) / 2  (smooth, 0.5 at 0, ~0.4 / t at oo)
-// and Phi(t) = 1 - Phi(-t) (no cancellation: Phi(-t) <= 1/2). R is one polynomial in
-// v = 1 / (t + K) - Q0 on [0, T]: one division and no per-interval selects. exp(-t^2 / 2) takes its
-// argument as a double-float, w = t * t + w_lo exactly (FMA, or Dekker's product without FMA), so
-// the ~t^2 ULP that rounding t^2 would cost at t = 13 never appear.
+// With t = |x| (clamped to 14), everything comes from the lower tail and the density:
+//   phi(t) = exp(-t^2 / 2) / sqrt(2 pi),  Phi(-t) = phi(t) M(t),  Phi(t) = 1 - Phi(-t)
+// (no cancellation: Phi(-t) <= 1/2), with the Mills ratio M(t) = B(t) / (t B(t) + A(t)) one
+// rational on [0, 14] (one division, no per-interval selects) and Phi(-t) = 1/2 - t S(t^2) for
+// t < 1/2, where the ULP of Phi(-t) ~ 1/2 is finest. exp(-t^2 / 2) takes its argument as a
+// double-float, t^2 = w + w_lo exactly (FMA, or Dekker's product without FMA), so the ~t^2 ULP
+// that rounding t^2 would cost at t = 13 never appear. One exp, no table lookups.
 //
-// Measured max error vs a long-double reference (/tmp/gauss/gauss_check.cc during development,
-// 2e7 points on [-20, 20] plus edges, AVX3 / AVX2 / SSE4 / EMU128 alike): see the constants below.
-// Results under 1e-30 in magnitude are within 1e-37 absolute. gelu'(x) has a zero at x = -0.7518;
-// its error there is relative to the size of its terms, Phi(x) + |x| phi(x).
+// Max error vs a long-double reference (2.1e7 points on [-20, 20],
+// random bit patterns, +-0, denormals, +-FLT_MAX, +-inf, NaN), where |result| >= 1e-30:
+//   AVX3 / AVX2 (FMA):                Phi 3.1 ULP, gelu 3.9 ULP, gelu' 2.5, phi 1.5
+//   SSE4 / SSSE3 / SCALAR (no FMA):   Phi 3.8 ULP, gelu 4.1 ULP, gelu' 3.3, phi 1.6
+// Below 1e-30 the absolute error is < 2.4e-37 (< 1e-37 below 1e-32: ~1 ULP of 1e-30 is 9e-38).
+// gelu'(x) has a zero at x = -0.7518; its error is measured relative to the size of its terms,
+// max(ulp(gelu'), 2^-24 (Phi(x) + |x| phi(x))). NaN gives NaN; Phi(-inf) = phi(+-inf) = 0,
+// gelu(-inf) = -0, gelu(+inf) = +inf, gelu'(-inf) = 0, gelu'(+inf) = 1.
 //
-// Coefficients: /tmp/gauss/fit.py (numpy + mpmath): Lawson minimax of the relative error on
-// Chebyshev nodes, rounded to float one coefficient at a time with refitting of the rest.
+// Coefficients: scripts/fit_gaussian.py (numpy + mpmath): minimax of the relative error (Lawson's
+// iteratively reweighted least squares on Chebyshev nodes; the rational linearised as
+// B - M (t B + A)), rounded to float one coefficient at a time with refitting of the rest.
 
 #if defined(RELULAB_GAUSSIAN_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef RELULAB_GAUSSIAN_INL_H_
@@ -37,34 +43,57 @@ namespace hn = hwy::HWY_NAMESPACE;
 inline constexpr float kNormalClamp = 14.0f;
 
 // Mills ratio M(t) = Phi(-t) / phi(t) ~= B(t) / (t B(t) + A(t)) on [0, 13.3]; max relative error
-// 2.5e-9 (fit.py: degrees 5 / 4, B(0) / A(0) = sqrt(pi / 2) to 1e-10). Positive coefficients, so
-// Horner's rule in t >= 0 has no cancellation, and the rounding errors of B cancel in the ratio.
-inline constexpr float kMillsB[6] = {1.0038269f,  1.0853934f,   0.5638675f,
-                                     0.16951716f, 0.029481933f, 0.0024473588f};
-inline constexpr float kMillsA[5] = {0.80093795f, 0.5012478f, 0.164915f, 0.029468212f,
-                                     0.0024476382f};
+// 1.3e-9 (fit.py: degrees 5 / 4; the fit also absorbs the rounding of kInvSqrt2Pi, and B(0) is just
+// below 2 so that B and A round with the least relative error near t = 0). All coefficients are
+// positive, so Horner's rule in t >= 0 has no cancellation, and B's rounding cancels in the ratio.
+inline constexpr float kMillsB[6] = {1.9978248f,  2.1490023f,  1.111699f,
+                                     0.33271188f, 0.05756636f, 0.0047461744f};
+inline constexpr float kMillsA[5] = {1.5940336f, 0.9886858f, 0.3238798f, 0.057532854f,
+                                     0.0047469954f};
 // exp(s / 2) - 1 ~= s P(s) for s in [-ln 2, ln 2]; max error 3.7e-9 relative to exp(s / 2).
-inline constexpr float kHalfExpm1[6] = {0.5f,          0.12499998f,     0.020833135f,
+inline constexpr float kHalfExpm1[6] = {0.5f,          0.12499998f,    0.020833135f,
                                         0.0026043034f, 0.00026157184f, 2.1556209e-05f};
+// Near 0, where Phi(-t) is just below 1/2 and its ULP the finest: Phi(-t) = 1/2 - t S(t^2) for
+// t < 0.5, S of degree 4, max relative error 2.8e-8 (the rounding of S(0) = 1 / sqrt(2 pi)).
+inline constexpr float kCenterMax = 0.5f;
+inline constexpr float kCenterS[5] = {0.3989423f, -0.06649104f, 0.00998335f, -0.0012401243f,
+                                      0.00020721744f};
 inline constexpr float kInvSqrt2Pi = 0.398942280401432677939946059934f;
 
-// Horner's rule for the polynomial with coefficients c[0..N-1] (c[0] constant).
-template <size_t N, class D, class V>
-HWY_INLINE V EvalPoly(D d, V x, const float (&c)[N]) {
-  V acc = hn::Set(d, c[N - 1]);
-  for (size_t j = N - 1; j-- > 0;) acc = hn::MulAdd(acc, x, hn::Set(d, c[j]));
-  return acc;
+// c[0] + c[1] x + ... as (c0 + c1 x) + x2 ((c2 + c3 x) + x2 (c4 + c5 x)), x2 = x^2 given
+// (Estrin: half the dependent latency of Horner's rule for the same number of FMAs).
+template <class D, class V>
+HWY_INLINE V Estrin6(D d, V x, V x2, const float (&c)[6]) {
+  const V c01 = hn::MulAdd(hn::Set(d, c[1]), x, hn::Set(d, c[0]));
+  const V c23 = hn::MulAdd(hn::Set(d, c[3]), x, hn::Set(d, c[2]));
+  const V c45 = hn::MulAdd(hn::Set(d, c[5]), x, hn::Set(d, c[4]));
+  return hn::MulAdd(x2, hn::MulAdd(x2, c45, c23), c01);
+}
+template <class D, class V>
+HWY_INLINE V Horner5(D d, V x, const float (&c)[5]) {
+  V acc = hn::MulAdd(hn::Set(d, c[4]), x, hn::Set(d, c[3]));
+  acc = hn::MulAdd(acc, x, hn::Set(d, c[2]));
+  acc = hn::MulAdd(acc, x, hn::Set(d, c[1]));
+  return hn::MulAdd(acc, x, hn::Set(d, c[0]));
+}
+template <class D, class V>
+HWY_INLINE V Estrin5(D d, V x, V x2, const float (&c)[5]) {
+  const V c01 = hn::MulAdd(hn::Set(d, c[1]), x, hn::Set(d, c[0]));
+  const V c23 = hn::MulAdd(hn::Set(d, c[3]), x, hn::Set(d, c[2]));
+  return hn::MulAdd(x2, hn::MulAdd(x2, hn::Set(d, c[4]), c23), c01);
 }
 
-// The pieces of phi(t) and Phi(-t) for t in [0, 14], factored so that each result is rounded as
-// few times as possible:
-//   phi(t) = scale (1 + expm1),   Phi(-t) = phi(t) M(t) = scale (1 + expm1) B / den.
+// phi(t) and Phi(-t) for t in [0, 14], each rounded as few times as possible:
+//   phi(t) = scale (1 + expm1),   Phi(-t) = phi(t) M(t) = (scale M) + (scale M) expm1,
+// and Phi(-t) = 1/2 - t S(t^2) for t < kCenterMax.
 // exp(-w / 2) with w = t^2 + w_lo exact: n = round(-w log2(e) / 2), s = -w - 2 n ln 2 - w_lo
 // (Cody-Waite, products exact), exp(-w / 2) = 2^n exp(s / 2) and scale = 2^n / sqrt(2 pi) is built
-// in the exponent field; it is 0 (a negative integer, then Max) once 2^n / sqrt(2 pi) < 2^-126,
-// i.e. t > 13.14, where phi < 1.2e-38 and the GELU terms are < 1e-37.
+// in the exponent field. For n = -125 (t in [13.14, 13.19)) that field is 0 and scale is a
+// subnormal within 2.4e-39 of its value; for n <= -126 the integer is negative and Max makes
+// scale 0. There phi < 1.2e-38 and every GELU term is < 1e-37.
+// The exp, the Mills ratio and S are independent chains (the out-of-order core overlaps them).
 template <class D, class V>
-HWY_INLINE void NormalTailParts(D d, V t, V& scale, V& expm1, V& mills_b, V& mills_den) {
+HWY_INLINE void NormalTail(D d, V t, V& scale, V& expm1, V& lower) {
   const hn::RebindToSigned<D> di;
   V w, w_lo;
   TwoProd(d, t, t, w, w_lo);
@@ -72,51 +101,50 @@ HWY_INLINE void NormalTailParts(D d, V t, V& scale, V& expm1, V& mills_b, V& mil
   const V n_shifted = hn::MulAdd(w, hn::Set(d, -0.72134752044448170368f), kRoundShift);
   const V n = hn::Sub(n_shifted, kRoundShift);
   // 2 ln 2 = 1.38629150390625 (16 significant bits: n times it is exact) + 2.8572136e-6.
-  V s = hn::NegMulSub(n, hn::Set(d, 1.38629150390625f), w);
-  s = hn::NegMulAdd(n, hn::Set(d, 2.8572136406e-06f), s);
-  s = hn::Sub(s, w_lo);
-  expm1 = hn::Mul(s, EvalPoly(d, s, kHalfExpm1));
+  const V s = hn::Sub(hn::NegMulSub(n, hn::Set(d, 1.38629150390625f), w),
+                      hn::MulAdd(n, hn::Set(d, 2.8572136406e-06f), w_lo));
+  expm1 = hn::Mul(s, Estrin6(d, s, hn::Mul(s, s), kHalfExpm1));
   const auto n_bits = hn::ShiftLeft<23>(hn::BitCast(di, n_shifted));  // n << 23
   scale = hn::Max(hn::BitCast(d, hn::Add(n_bits, hn::BitCast(di, hn::Set(d, kInvSqrt2Pi)))),
                   hn::Zero(d));
-  mills_b = EvalPoly(d, t, kMillsB);
-  mills_den = hn::MulAdd(t, mills_b, EvalPoly(d, t, kMillsA));
-}
 
-// Phi(-t) from the parts: one division, B's rounding cancels, 2^n scaling exact unless subnormal.
-template <class V>
-HWY_INLINE V LowerTail(V scale, V expm1, V mills_b, V mills_den) {
-  return hn::Mul(hn::Div(hn::MulAdd(expm1, mills_b, mills_b), mills_den), scale);
+  const V mills_b = Estrin6(d, t, w, kMillsB);
+  const V mills = hn::Div(mills_b, hn::MulAdd(t, mills_b, Estrin5(d, t, w, kMillsA)));
+  const V scaled_mills = hn::Mul(mills, scale);
+  const V center = hn::NegMulAdd(t, Horner5(d, w, kCenterS), hn::Set(d, 0.5f));
+  lower = hn::IfThenElse(hn::Lt(t, hn::Set(d, kCenterMax)), center,
+                         hn::MulAdd(scaled_mills, expm1, scaled_mills));
 }
 
 // Phi(x) = Phi(-t) for x < 0, else 1 - Phi(-t) (no cancellation: Phi(-t) <= 1/2); t = |x|.
 template <class D, class V>
 HWY_INLINE V NormalCdf(D d, V x) {
   const V t = hn::Min(hn::Abs(x), hn::Set(d, kNormalClamp));
-  V scale, expm1, mills_b, mills_den;
-  NormalTailParts(d, t, scale, expm1, mills_b, mills_den);
-  const V lower = LowerTail(scale, expm1, mills_b, mills_den);
-  return KeepNaN(x, hn::IfNegativeThenElse(x, lower, hn::Sub(hn::Set(d, 1.0f), lower)));
+  V scale, expm1, lower;
+  NormalTail(d, t, scale, expm1, lower);
+  return KeepNaN(x,
+                 hn::IfThenElse(hn::Lt(x, hn::Zero(d)), lower, hn::Sub(hn::Set(d, 1.0f), lower)));
 }
 
-// phi(x) = exp(-x^2 / 2) / sqrt(2 pi); exactly 0 for |x| > 13.2.
+// phi(x) = exp(-x^2 / 2) / sqrt(2 pi); exactly 0 for |x| >= 13.19.
 template <class D, class V>
 HWY_INLINE V NormalPdf(D d, V x) {
   const V t = hn::Min(hn::Abs(x), hn::Set(d, kNormalClamp));
-  V scale, expm1, mills_b, mills_den;
-  NormalTailParts(d, t, scale, expm1, mills_b, mills_den);
+  V scale, expm1, lower;
+  NormalTail(d, t, scale, expm1, lower);
   return KeepNaN(x, hn::MulAdd(expm1, scale, scale));
 }
 
-// gelu(x) = x Phi(x). x is clamped below at -14 (where Phi = 0 exactly) so that -inf gives -0.
+// gelu(x) = x Phi(x) = -t Phi(-t) for x < 0 and x - t Phi(-t) for x >= 0 (one rounding: the
+// error of Phi(-t) is not doubled by 1 - Phi(-t) landing just above 1/2). t = min(|x|, 14) and
+// Phi(-14) = 0 exactly, so -inf gives -0 and +inf gives +inf.
 template <class D, class V>
 HWY_INLINE V GeluExact(D d, V x) {
   const V t = hn::Min(hn::Abs(x), hn::Set(d, kNormalClamp));
-  V scale, expm1, mills_b, mills_den;
-  NormalTailParts(d, t, scale, expm1, mills_b, mills_den);
-  const V lower = LowerTail(scale, expm1, mills_b, mills_den);
-  const V cdf = hn::IfNegativeThenElse(x, lower, hn::Sub(hn::Set(d, 1.0f), lower));
-  return KeepNaN(x, hn::Mul(hn::Max(x, hn::Set(d, -kNormalClamp)), cdf));
+  V scale, expm1, lower;
+  NormalTail(d, t, scale, expm1, lower);
+  return KeepNaN(x, hn::IfThenElse(hn::Lt(x, hn::Zero(d)), hn::NegMulAdd(t, lower, hn::Zero(d)),
+                                   hn::NegMulAdd(t, lower, x)));
 }
 
 // gelu'(x) = Phi(x) + x phi(x). With g = Phi(-t) - t phi(t): gelu'(x) = g for x < 0 and 1 - g
@@ -124,11 +152,10 @@ HWY_INLINE V GeluExact(D d, V x) {
 template <class D, class V>
 HWY_INLINE V GeluExactDerivative(D d, V x) {
   const V t = hn::Min(hn::Abs(x), hn::Set(d, kNormalClamp));
-  V scale, expm1, mills_b, mills_den;
-  NormalTailParts(d, t, scale, expm1, mills_b, mills_den);
-  const V pdf = hn::MulAdd(expm1, scale, scale);
-  const V g = hn::NegMulAdd(t, pdf, LowerTail(scale, expm1, mills_b, mills_den));
-  return KeepNaN(x, hn::IfNegativeThenElse(x, g, hn::Sub(hn::Set(d, 1.0f), g)));
+  V scale, expm1, lower;
+  NormalTail(d, t, scale, expm1, lower);
+  const V g = hn::NegMulAdd(t, hn::MulAdd(expm1, scale, scale), lower);
+  return KeepNaN(x, hn::IfThenElse(hn::Lt(x, hn::Zero(d)), g, hn::Sub(hn::Set(d, 1.0f), g)));
 }
 
 }  // namespace relulab::HWY_NAMESPACE
