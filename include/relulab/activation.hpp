@@ -56,8 +56,8 @@ struct ActivationInfo {
   std::array<ParamInfo, 2> params;
   int param_count;
   bool backward_from_output;  // dx can be computed from y = f(x) and dy alone
-  bool piecewise_linear;
-  bool zero_for_negative;  // f(x) = 0 for all x < 0 (ReLU, ReLU6): units can die exactly
+  bool piecewise_polynomial;  // polynomial pieces (degree <= 2), no transcendental: cheap
+  bool zero_for_negative;     // f(x) = 0 for all x < 0 (ReLU, ReLU6): units can die exactly
 };
 
 // The whole table, in enum order.
