@@ -117,8 +117,9 @@ void prelu_backward(std::size_t outer, std::size_t channels, std::size_t inner,
                     std::span<const float> x, std::span<const float> slope,
                     std::span<const float> dy, std::span<float> dx, std::span<float> dslope);
 
-// ReLU with a packed 1-bit mask: bit (i % 8) of mask[i / 8] is x[i] > 0. Backward reads only the
-// mask and dy, 1/32 of the memory of a saved float tensor.
+// ReLU with a packed 1-bit mask: bit (i % 8) of mask[i / 8] is !(x[i] <= 0), i.e. x > 0 or NaN (dy
+// passes where the forward output was NaN, as in PyTorch's threshold_backward). Backward reads only
+// the mask and dy, 1/32 of the memory of a saved float tensor.
 constexpr std::size_t relu_mask_bytes(std::size_t n) {
   return (n + 7) / 8;
 }

@@ -1,0 +1,70 @@
+// The subcommands of the `relulab` tool. Each one registers its options on the CLI11 app and
+// runs from a plain options struct, so main.cpp only wires them together and maps errors to exit
+// codes.
+#pragma once
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "relulab/activation.hpp"
+
+namespace relulab::cli {
+
+// Exit codes, documented in `relulab --help` and the README.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRuntimeError = 1;  // could not write files, gnuplot failed, ...
+inline constexpr int kExitUsageError = 2;    // unknown flag or activation, bad parameter
+
+// Bad input from the user (exit 2); the message says what was wrong and what is valid.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Something failed while running a valid command (exit 1).
+class RuntimeError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Activation names and --param NAME=VALUE overrides, as given on the command line. An empty
+// name list means every activation in the table.
+struct ActivationArgs {
+  std::vector<std::string> names;
+  std::vector<std::string> params;
+};
+void add_activation_args(CLI::App& command, ActivationArgs& args);
+// One validated spec per selected activation, in the order given. A --param applies to every
+// selected activation that has a parameter of that name; naming a parameter none of them has is
+// a UsageError, as are unknown activations and values that fail relulab::validate.
+std::vector<ActivationSpec> resolve_specs(const ActivationArgs& args);
+
+struct ListOptions {
+  bool markdown = false;
+};
+CLI::App* add_list_command(CLI::App& app, ListOptions& options);
+void run_list(const ListOptions& options);
+
+struct PlotOptions {
+  ActivationArgs activations;
+  std::filesystem::path out_dir = "plots";
+  double x_min = -5.0;
+  double x_max = 5.0;
+  int points = 801;
+};
+CLI::App* add_plot_command(CLI::App& app, PlotOptions& options);
+void run_plot(const PlotOptions& options);
+
+struct BenchOptions {
+  ActivationArgs activations;
+  bool quick = false;
+  int threads = 0;  // 0: OpenMP's default
+};
+CLI::App* add_bench_command(CLI::App& app, BenchOptions& options);
+void run_bench(const BenchOptions& options);
+
+}  // namespace relulab::cli

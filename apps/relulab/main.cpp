@@ -1,0 +1,53 @@
+// `relulab`: the command-line tool. Subcommands live in one file each (see commands.hpp); this
+// file wires them into CLI11 and turns errors into the documented exit codes.
+#include <cstdio>
+#include <exception>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include "commands.hpp"
+
+namespace {
+
+constexpr const char* kExitCodesHelp =
+    "Exit codes: 0 success; 1 runtime error (cannot write files, gnuplot missing or failed); "
+    "2 usage error (unknown flag or activation, bad parameter value).";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace relulab::cli;
+  CLI::App app{"relulab: the ReLU family of activation functions, implemented and measured"};
+  app.set_version_flag("--version", "relulab " RELULAB_VERSION);
+  app.footer(kExitCodesHelp);
+  app.require_subcommand(1);
+
+  ListOptions list_options;
+  PlotOptions plot_options;
+  BenchOptions bench_options;
+  const CLI::App* list = add_list_command(app, list_options);
+  const CLI::App* plot = add_plot_command(app, plot_options);
+  const CLI::App* bench = add_bench_command(app, bench_options);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Help and version requests are ParseErrors with exit code 0; everything else is misuse.
+    const int cli11_code = app.exit(e);
+    return cli11_code == 0 ? kExitOk : kExitUsageError;
+  }
+
+  try {
+    if (list->parsed()) run_list(list_options);
+    if (plot->parsed()) run_plot(plot_options);
+    if (bench->parsed()) run_bench(bench_options);
+  } catch (const UsageError& e) {
+    fmt::print(stderr, "relulab: {}\n", e.what());
+    return kExitUsageError;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "relulab: error: {}\n", e.what());
+    return kExitRuntimeError;
+  }
+  return kExitOk;
+}
