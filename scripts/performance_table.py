@@ -151,7 +151,10 @@ def targets(results, kernels, sizes, threads_list):
     ]
     lines = []
     for text, (checked, failures) in rows:
-        verdict = "**met**" if not failures else f"**not met** ({len(failures)} of {checked})"
+        if checked == 0:
+            verdict = "**not measured** in this plan"
+        else:
+            verdict = "**met**" if not failures else f"**not met** ({len(failures)} of {checked})"
         lines.append(f"- {text}: {verdict} ({checked} measurements).")
         lines.extend(f"  - {f}" for f in failures)
     return lines
