@@ -226,16 +226,17 @@ def main():
         "## Machine and run",
         "",
         f"- CPU: {torch_context.get('cpu', '?')}, {context.get('num_cpus', '?')} cores, "
-        f"{context.get('mhz_per_cpu', '?')} MHz; caches: "
-        + ", ".join(f"L{c['level']} {c['type']} {c['size'] // 1024} KiB"
-                    for c in context.get("caches", [])) + ".",
+        f"{context.get('mhz_per_cpu', '?')} MHz"
+        + "".join(f", L{c['level']} {c['type']} {c['size'] // 1024} KiB"
+                  for c in context.get("caches", [])) + ".",
         f"- relulab SIMD target: {context.get('relulab_simd_target', '?')}; "
         f"kParallelThreshold = {context.get('relulab_parallel_threshold', '?')} elements.",
         f"- oneDNN {context.get('onednn', '?')}; no oneDNN algorithm for: "
         f"{context.get('onednn_unmapped', '?')} (mapping in `bench/onednn_eltwise.cpp`).",
-        f"- PyTorch {torch_context.get('torch', '?')} ({torch_context.get('parallel', '?')}, "
-        f"CPU capability {torch_context.get('cpu_capability', '?')}), "
-        "ops listed in `bench/torch_activations.py`.",
+        f"- PyTorch {torch_context.get('torch', '?')} ({torch_context.get('parallel', '?')}); "
+        "ops listed in `bench/torch_activations.py` (out= forms, no allocation, except "
+        "mish_backward and hardswish_backward, which allocate inside: at 2^26 they pay page "
+        "faults on every call, and their ratios measure that).",
         f"- Run {context.get('date', '?')}, plan `{context.get('plan', '?')}`.",
         "",
         "Every figure is the median over repetitions. Bytes per element: "
@@ -245,7 +246,8 @@ def main():
         "same process run (oneDNN runs right before relulab on each kernel); ×PyTorch from "
         "`bench/torch_activations.py` run right after it. A ratio above 1 means relulab is "
         "faster. The machine is shared and noisy (other jobs may run): ratios from one run move "
-        "by ±10–20 % in cache.",
+        "by ±10–20 % in cache. At 2^22 a copy's two buffers (32 MiB) can still sit in the last-level "
+        "cache while a backward's three (48 MiB) spill, so ×copy there is the harshest.",
         "",
         "## Targets",
         "",
