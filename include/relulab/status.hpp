@@ -66,3 +66,12 @@ class [[nodiscard]] Result {
 };
 
 }  // namespace relulab
+
+// Returns the Status of `expr` from the enclosing function (which returns Status or Result<T>)
+// when it is not ok.
+#define RELULAB_TRY(expr)                                                               \
+  do {                                                                                  \
+    if (::relulab::Status relulab_try_status_ = (expr); !relulab_try_status_.is_ok()) { \
+      return relulab_try_status_;                                                       \
+    }                                                                                   \
+  } while (false)

@@ -1,0 +1,24 @@
+#include "relulab/gemm.hpp"
+
+#include <cblas.h>
+#include <omp.h>
+
+#include "relulab/threads.hpp"
+
+namespace relulab {
+
+void gemm(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n, std::size_t k,
+          float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta,
+          float* c, std::size_t ldc) {
+  if (m == 0 || n == 0) return;
+  // OpenBLAS keeps its own thread setting; follow relulab's so that one knob governs both. Inside
+  // an active OpenMP parallel region (a layer that splits its batch over threads) the OpenMP build
+  // of OpenBLAS runs on the calling thread alone, and setting its global count there would race.
+  if (!omp_in_parallel()) openblas_set_num_threads(thread_count());
+  cblas_sgemm(CblasRowMajor, trans_a == Transpose::kYes ? CblasTrans : CblasNoTrans,
+              trans_b == Transpose::kYes ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),
+              static_cast<blasint>(n), static_cast<blasint>(k), alpha, a, static_cast<blasint>(lda),
+              b, static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+}
+
+}  // namespace relulab
