@@ -3,6 +3,7 @@
 // codes.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -66,5 +67,52 @@ struct BenchOptions {
 };
 CLI::App* add_bench_command(CLI::App& app, BenchOptions& options);
 void run_bench(const BenchOptions& options);
+
+struct TrainOptions {
+  std::string model = "mlp:512-512";
+  std::string activation = "relu";
+  std::vector<std::string> params;  // --param NAME=VALUE for the activation
+  std::string init = "he_normal";
+  float bias_init = 0.0f;
+  std::string data = "fashion-mnist";
+  int epochs = 10;
+  int batch = 128;
+  float lr = 0.05f;
+  std::string optimizer = "sgd";
+  float momentum = 0.9f;
+  bool nesterov = false;
+  float weight_decay = 0.0f;
+  std::string schedule = "constant";
+  std::uint64_t seed = 1;
+  int threads = 0;
+  std::int64_t train_limit = 0;  // 0: the whole training set
+  std::int64_t test_limit = 0;
+  std::filesystem::path out_dir = "runs/train";
+  bool resume = false;
+  std::string on_nan = "stop";
+  bool diagnostics = false;
+};
+CLI::App* add_train_command(CLI::App& app, TrainOptions& options);
+void run_train(const TrainOptions& options);
+
+struct EvalOptions {
+  std::filesystem::path checkpoint;
+  std::string data = "fashion-mnist";
+  std::int64_t test_limit = 0;
+  int threads = 0;
+  bool json = false;
+};
+CLI::App* add_eval_command(CLI::App& app, EvalOptions& options);
+void run_eval(const EvalOptions& options);
+
+struct StudyCommandOptions {
+  bool quick = false;
+  std::string data = "fashion-mnist";
+  int seeds = 2;
+  std::filesystem::path out_dir = "study";
+  int threads = 0;
+};
+CLI::App* add_study_command(CLI::App& app, StudyCommandOptions& options);
+void run_study(const StudyCommandOptions& options, const std::string& command_line);
 
 }  // namespace relulab::cli

@@ -2,6 +2,7 @@
 // file wires them into CLI11 and turns errors into the documented exit codes.
 #include <cstdio>
 #include <exception>
+#include <string>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -26,9 +27,15 @@ int main(int argc, char** argv) {
   ListOptions list_options;
   PlotOptions plot_options;
   BenchOptions bench_options;
+  TrainOptions train_options;
+  EvalOptions eval_options;
+  StudyCommandOptions study_options;
   const CLI::App* list = add_list_command(app, list_options);
   const CLI::App* plot = add_plot_command(app, plot_options);
   const CLI::App* bench = add_bench_command(app, bench_options);
+  const CLI::App* train = add_train_command(app, train_options);
+  const CLI::App* eval = add_eval_command(app, eval_options);
+  const CLI::App* study = add_study_command(app, study_options);
 
   try {
     app.parse(argc, argv);
@@ -42,6 +49,13 @@ int main(int argc, char** argv) {
     if (list->parsed()) run_list(list_options);
     if (plot->parsed()) run_plot(plot_options);
     if (bench->parsed()) run_bench(bench_options);
+    if (train->parsed()) run_train(train_options);
+    if (eval->parsed()) run_eval(eval_options);
+    if (study->parsed()) {
+      std::string command_line = "relulab";
+      for (int i = 1; i < argc; ++i) command_line += std::string(" ") + argv[i];
+      run_study(study_options, command_line);
+    }
   } catch (const UsageError& e) {
     fmt::print(stderr, "relulab: {}\n", e.what());
     return kExitUsageError;

@@ -4,8 +4,6 @@
 // draws NAME.svg/NAME.png and compare.svg/compare.png (every f on one chart); `gnuplot plot.gp`
 // in DIR re-plots. Every file appears atomically: data and script are written to a temporary
 // name and renamed; gnuplot draws into a temporary directory whose files are then renamed.
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -21,8 +19,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
-
-extern char** environ;
+#include "relulab/study/gnuplot.hpp"
 
 namespace relulab::cli {
 namespace {
@@ -67,19 +64,7 @@ std::string sample_text(const ActivationSpec& spec, const PlotOptions& options) 
   return out;
 }
 
-// A gnuplot double-quoted string, in which \n starts a new line.
-std::string gnuplot_string(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
+using study::gnuplot_string;
 
 // Draws the current chart to outdir/NAME.svg and outdir/NAME.png.
 std::string draw_both(std::string_view name, std::string_view plot_command, int width, int height) {
@@ -133,51 +118,10 @@ std::string gnuplot_script(const std::vector<ActivationSpec>& specs, const PlotO
   return out;
 }
 
-// Runs `gnuplot -e "outdir='STAGING'" plot.gp` in `dir`; gnuplot's messages go to our stderr.
-void run_gnuplot(const fs::path& dir, const std::string& staging_name) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addchdir_np(&actions, dir.c_str());
-  std::string program = "gnuplot", flag = "-e", define = "outdir='" + staging_name + "'",
-              script = "plot.gp";
-  char* argv[] = {program.data(), flag.data(), define.data(), script.data(), nullptr};
-  pid_t pid = 0;
-  const int spawn_error = posix_spawnp(&pid, "gnuplot", &actions, nullptr, argv, environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (spawn_error == ENOENT) {
-    throw RuntimeError(fmt::format(
-        "gnuplot not found on PATH (install gnuplot-nox, e.g. `bash scripts/setup`); the data "
-        "and plot.gp are in {}: run `gnuplot plot.gp` there to draw them",
-        dir.string()));
-  }
-  if (spawn_error != 0) {
-    throw RuntimeError(fmt::format("cannot start gnuplot: {}", std::strerror(spawn_error)));
-  }
-  int wait_status = 0;
-  if (::waitpid(pid, &wait_status, 0) != pid || !WIFEXITED(wait_status) ||
-      WEXITSTATUS(wait_status) != 0) {
-    throw RuntimeError(fmt::format("gnuplot failed on {}", (dir / "plot.gp").string()));
-  }
-}
-
-// Renders plot.gp into a temporary directory inside `dir` and moves each image into `dir`.
+// Draws plot.gp's images into `dir`, each appearing atomically (see study::run_gnuplot).
 void render(const fs::path& dir, const std::vector<std::string>& image_names) {
-  const std::string staging_name = fmt::format(".plot-tmp{}", ::getpid());
-  const fs::path staging = dir / staging_name;
-  std::error_code ec;
-  fs::create_directory(staging, ec);
-  if (ec) throw RuntimeError(fmt::format("cannot create {}: {}", staging.string(), ec.message()));
-  try {
-    run_gnuplot(dir, staging_name);
-    for (const std::string& image : image_names) {
-      fs::rename(staging / image, dir / image, ec);
-      if (ec) throw RuntimeError(fmt::format("gnuplot did not write {}", image));
-    }
-  } catch (...) {
-    fs::remove_all(staging, ec);
-    throw;
-  }
-  fs::remove_all(staging, ec);
+  const Status drawn = study::run_gnuplot(dir, "plot.gp", image_names);
+  if (!drawn) throw RuntimeError(drawn.message());
 }
 
 }  // namespace

@@ -1,0 +1,86 @@
+// `relulab eval CHECKPOINT`: loss and accuracy of a trained model on a data set's test split,
+// with the input normalisation stored in the checkpoint.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "relulab/data/dataset.hpp"
+#include "relulab/nn/loss.hpp"
+#include "relulab/threads.hpp"
+#include "relulab/train/trainer.hpp"
+
+namespace relulab::cli {
+
+CLI::App* add_eval_command(CLI::App& app, EvalOptions& o) {
+  CLI::App* c = app.add_subcommand("eval", "Evaluate a checkpoint on a data set's test split");
+  c->add_option("checkpoint", o.checkpoint, "checkpoint.safetensors written by `relulab train`")
+      ->required();
+  c->add_option("--data", o.data, "Data set (as for `relulab train`)")->capture_default_str();
+  c->add_option("--test-limit", o.test_limit, "Use only the first N test examples")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40));
+  c->add_option("--threads", o.threads, "Threads (default: OpenMP's default)")
+      ->check(CLI::Range(1, 1024));
+  c->add_flag("--json", o.json, "Print one JSON object instead of text");
+  return c;
+}
+
+void run_eval(const EvalOptions& o) {
+  if (o.threads > 0) set_thread_count(o.threads);
+  auto loaded = train::load_model(o.checkpoint);
+  if (!loaded) throw RuntimeError(loaded.status().message());
+  nn::Model& model = *loaded.value().model;
+  auto data = data::load_dataset(o.data);
+  if (!data) throw RuntimeError(data.status().message());
+  data::Dataset test = std::move(data).value().test;
+  if (o.test_limit > 0) {
+    test = data::subset(
+        test, 0,
+        std::min<std::int64_t>(o.test_limit, static_cast<std::int64_t>(test.labels.size())));
+  }
+  const Shape example(test.features.shape().begin() + 1, test.features.shape().end());
+  if (example != model.input_shape) {
+    throw RuntimeError(fmt::format("'{}' expects inputs of shape {}, data set '{}' has {}",
+                                   o.checkpoint.string(), to_string(model.input_shape), o.data,
+                                   to_string(example)));
+  }
+  if (!loaded.value().normalization.mean.empty()) {
+    data::apply_normalization(test, loaded.value().normalization);
+  }
+
+  double loss_sum = 0;
+  std::int64_t correct = 0;
+  const auto n = static_cast<std::int64_t>(test.labels.size());
+  for (std::int64_t begin = 0; begin < n; begin += 1000) {
+    const std::int64_t count = std::min<std::int64_t>(1000, n - begin);
+    const Tensor logits = model.net.forward(test.features.rows(begin, count), nn::Pass{});
+    const auto labels =
+        std::span(test.labels)
+            .subspan(static_cast<std::size_t>(begin), static_cast<std::size_t>(count));
+    for (const std::int32_t label : labels) {
+      if (label >= model.num_classes) {
+        throw RuntimeError(fmt::format("data set '{}' has label {}, the model has {} classes",
+                                       o.data, label, model.num_classes));
+      }
+    }
+    const nn::LossResult r = nn::softmax_cross_entropy(logits, labels);
+    loss_sum += r.loss * static_cast<double>(count);
+    correct += r.correct;
+  }
+  const double loss = n ? loss_sum / static_cast<double>(n) : 0.0;
+  const double accuracy = n ? static_cast<double>(correct) / static_cast<double>(n) : 0.0;
+  if (o.json) {
+    nlohmann::json j{{"checkpoint", o.checkpoint.string()},
+                     {"data", o.data},
+                     {"examples", n},
+                     {"loss", loss},
+                     {"accuracy", accuracy},
+                     {"model", model.spec},
+                     {"activation", describe(model.activation)}};
+    fmt::print("{}\n", j.dump());
+  } else {
+    fmt::print("{} on {} ({} examples): loss {:.4f}, accuracy {:.2f}%\n", o.checkpoint.string(),
+               o.data, n, loss, 100 * accuracy);
+  }
+}
+
+}  // namespace relulab::cli

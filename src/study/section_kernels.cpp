@@ -1,0 +1,212 @@
+// Sections 1 (shapes) and 2 (cost): what each activation computes, and what it costs here.
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "relulab/activation.hpp"
+#include "relulab/io/atomic_file.hpp"
+#include "relulab/kernel_timing.hpp"
+#include "relulab/threads.hpp"
+#include "sections.hpp"
+
+namespace relulab::study {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+Json read_json(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return Json::parse(s.str(), nullptr, false);
+}
+
+const std::vector<std::pair<std::string, std::vector<Activation>>>& shape_groups() {
+  static const std::vector<std::pair<std::string, std::vector<Activation>>> groups{
+      {"relu_family",
+       {Activation::kReLU, Activation::kLeakyReLU, Activation::kReLU6, Activation::kELU,
+        Activation::kSELU, Activation::kCELU}},
+      {"smooth",
+       {Activation::kGELU, Activation::kGELUTanh, Activation::kSiLU, Activation::kMish,
+        Activation::kSoftplus, Activation::kHardSwish}},
+      {"s_shaped", {Activation::kSigmoid, Activation::kTanh, Activation::kHardSigmoid}},
+  };
+  return groups;
+}
+
+}  // namespace
+
+Section shapes_section(const fs::path& dir) {
+  // f and f' on a grid, from the library's own kernels, written to data/shapes.json and read back.
+  constexpr int kPoints = 401;
+  Json data;
+  std::vector<float> x(kPoints), y(kPoints), dx(kPoints), ones(kPoints, 1.0f);
+  for (int i = 0; i < kPoints; ++i)
+    x[static_cast<std::size_t>(i)] = -6.0f + 12.0f * static_cast<float>(i) / (kPoints - 1);
+  const std::vector<float> probe{-10.0f, -1.0f, 1.0f, 10.0f};
+  std::vector<float> probe_d(probe.size()), probe_ones(probe.size(), 1.0f);
+  for (const ActivationInfo& info : activation_table()) {
+    const ActivationSpec spec = default_spec(info.id);
+    activation_forward(spec, x, y);
+    activation_backward(spec, x, ones, dx);
+    activation_backward(spec, probe, probe_ones, probe_d);
+    data[std::string(info.name)] = {
+        {"x", x}, {"f", y}, {"df", dx}, {"probe_x", probe}, {"probe_df", probe_d}};
+  }
+  const fs::path file = dir / "data" / "shapes.json";
+  std::error_code ec;
+  fs::create_directories(file.parent_path(), ec);
+  (void)io::write_text_atomically(file, data.dump());
+  const Json back = read_json(file);
+
+  Section s;
+  s.id = "shapes";
+  s.title = "1. Shapes: f and f' of every activation";
+  s.claim =
+      "ReLU does not saturate for x > 0: its derivative stays 1, while sigmoid's and tanh's "
+      "derivatives vanish for large |x|.";
+  s.source =
+      "Glorot, Bordes & Bengio (2011), Deep Sparse Rectifier Neural Networks; Nair & Hinton "
+      "(2010).";
+  s.method =
+      "The library's own forward and backward kernels evaluated on 401 points in [-6, 6] and "
+      "at x = ±1, ±10 (data/shapes.json).";
+  Table t{"f'(x) from the backward kernels",
+          {"activation", "f'(-10)", "f'(-1)", "f'(1)", "f'(10)"},
+          {}};
+  for (const ActivationInfo& info : activation_table()) {
+    const Json& a = back[std::string(info.name)];
+    std::vector<std::string> row{std::string(info.name)};
+    for (int i = 0; i < 4; ++i)
+      row.push_back(fmt::format("{:.3g}", a["probe_df"][i].get<double>()));
+    t.rows.push_back(row);
+  }
+  s.tables.push_back(t);
+  for (const auto& [group, members] : shape_groups()) {
+    for (const bool derivative : {false, true}) {
+      Figure f;
+      f.name = fmt::format("shapes_{}_{}", group, derivative ? "df" : "f");
+      f.title = fmt::format("{} ({})", derivative ? "f'(x)" : "f(x)", group);
+      f.xlabel = "x";
+      f.ylabel = derivative ? "f'(x)" : "f(x)";
+      for (const Activation a : members) {
+        const Json& j = back[std::string(activation_info(a).name)];
+        f.series.push_back({std::string(activation_info(a).name),
+                            j["x"].get<std::vector<double>>(),
+                            j[derivative ? "df" : "f"].get<std::vector<double>>(),
+                            {},
+                            {}});
+      }
+      s.figures.push_back(std::move(f));
+    }
+  }
+  const auto df = [&](const char* name, int i) { return back[name]["probe_df"][i].get<double>(); };
+  s.finding = fmt::format(
+      "At x = 10, f'(x) is {:.3g} for ReLU, {:.3g} for sigmoid and {:.3g} for tanh; at x = 1 it is "
+      "{:.3g}, {:.3g} and {:.3g}. Chained over 10 layers at x = 1, sigmoid alone would scale a "
+      "gradient by {:.2g}, ReLU by 1.",
+      df("relu", 3), df("sigmoid", 3), df("tanh", 3), df("relu", 2), df("sigmoid", 2),
+      df("tanh", 2), std::pow(df("sigmoid", 2), 10));
+  s.verdict = (df("relu", 3) == 1.0 && df("sigmoid", 3) < 1e-3 && df("tanh", 3) < 1e-3)
+                  ? Verdict::kHolds
+                  : Verdict::kDoesNotHold;
+  return s;
+}
+
+Section cost_section(const Scale& scale, const StudyOptions&, const fs::path& dir) {
+  // Each activation's forward and backward timed in cache (2^16 floats, 256 KiB per buffer) and
+  // out of cache (2^24, 64 MiB), against a copy of the same bytes, on thread_count() threads.
+  const std::vector<std::size_t> sizes{std::size_t{1} << 16,
+                                       scale.quick ? std::size_t{1} << 22 : std::size_t{1} << 24};
+  TimingPlan plan;
+  plan.reps = scale.quick ? 3 : 7;
+  plan.elements_per_rep = scale.quick ? std::size_t{1} << 22 : std::size_t{1} << 25;
+  Json data;
+  data["threads"] = thread_count();
+  data["simd_target"] = simd_target_name();
+  for (const std::size_t n : sizes) {
+    const double copy = time_copy(n, plan);
+    Json row;
+    row["copy_seconds"] = copy;
+    for (const ActivationInfo& info : activation_table()) {
+      const KernelTiming t = time_activation(default_spec(info.id), n, plan, copy);
+      row[std::string(info.name)] = {{"forward_seconds", t.forward_seconds},
+                                     {"backward_seconds", t.backward_seconds}};
+    }
+    data[std::to_string(n)] = row;
+  }
+  const fs::path file = dir / "data" / "cost.json";
+  (void)io::write_text_atomically(file, data.dump(1));
+  const Json back = read_json(file);
+
+  Section s;
+  s.id = "cost";
+  s.title = "2. Cost: forward and backward throughput of each activation";
+  s.claim =
+      "ReLU is the cheapest nonlinearity; the exponential in sigmoid makes it far more expensive.";
+  s.source =
+      "Krizhevsky, Sutskever & Hinton (2012); Glorot et al. (2011): \"computationally cheaper\".";
+  s.method = fmt::format(
+      "relulab's kernels (SIMD target {}, {} threads) timed with relulab/kernel_timing.hpp: median "
+      "of "
+      "{} repetitions, in cache (2^16 floats) and out of cache (2^{} floats), relative to ReLU and "
+      "to "
+      "a copy of the same bytes measured in the same run (data/cost.json). The PyTorch comparison "
+      "lives in docs/performance.md (bash scripts/bench-kernels).",
+      back["simd_target"].get<std::string>(), back["threads"].get<int>(), plan.reps,
+      scale.quick ? 22 : 24);
+  Table t{"Gelem/s (× ReLU's time; × copy bandwidth)",
+          {"activation", "fwd in cache", "bwd in cache", "fwd out of cache", "bwd out of cache"},
+          {}};
+  Figure fig{"cost",
+             "Forward time relative to ReLU",
+             "activation (table order)",
+             "time / ReLU's time",
+             false,
+             true,
+             {}};
+  std::vector<double> idx, in_cache, out_cache;
+  double sigmoid_in = 0, sigmoid_out = 0;
+  int k = 0;
+  for (const ActivationInfo& info : activation_table()) {
+    std::vector<std::string> row{std::string(info.name)};
+    for (const std::size_t n : sizes) {
+      const Json& r = back[std::to_string(n)];
+      const double copy = r["copy_seconds"].get<double>();
+      for (const char* pass : {"forward_seconds", "backward_seconds"}) {
+        const double sec = r[std::string(info.name)][pass].get<double>();
+        const double relu = r["relu"][pass].get<double>();
+        const double bytes =
+            std::string(pass) == "forward_seconds" ? kForwardBytes : kBackwardBytes;
+        row.push_back(fmt::format("{:.2f} (×{:.1f}; {:.2f})", static_cast<double>(n) / sec * 1e-9,
+                                  sec / relu, (bytes / sec) / (kCopyBytes / copy)));
+      }
+      const double ratio = r[std::string(info.name)]["forward_seconds"].get<double>() /
+                           r["relu"]["forward_seconds"].get<double>();
+      (n == sizes[0] ? in_cache : out_cache).push_back(ratio);
+      if (info.id == Activation::kSigmoid) (n == sizes[0] ? sigmoid_in : sigmoid_out) = ratio;
+    }
+    idx.push_back(k++);
+    t.rows.push_back(row);
+  }
+  fig.series.push_back({"in cache (2^16)", idx, in_cache, {}, {}});
+  fig.series.push_back({"out of cache", idx, out_cache, {}, {}});
+  s.tables.push_back(t);
+  s.figures.push_back(fig);
+  s.finding = fmt::format(
+      "Sigmoid's forward pass takes {:.1f}× ReLU's time in cache and {:.1f}× out of cache. In "
+      "cache the "
+      "exponential costs; out of cache every activation waits on memory, so the gap shrinks toward "
+      "the "
+      "copy bandwidth. Next to the matrix products of a layer, either is small.",
+      sigmoid_in, sigmoid_out);
+  s.verdict = sigmoid_in >= 3.0 ? (sigmoid_out >= 3.0 ? Verdict::kHolds : Verdict::kHoldsPartly)
+                                : Verdict::kDoesNotHold;
+  return s;
+}
+
+}  // namespace relulab::study
