@@ -6,10 +6,15 @@
 //                fit includes the per-epoch test evaluation, as `relulab train` runs it;
 //   strict     = the same difference / the training time alone (no evaluation);
 //   initial    = the one probe at initialisation (record_initial), per run;
-//   CPU time   = the per-epoch figure from user + system CPU seconds instead of wall time.
+//   CPU time   = the per-epoch figure from user + system CPU seconds instead of wall time;
+//   hooks      = the wall time spent inside the recorder's hooks during fit, relative to that
+//                run's training time: the direct measurement, least disturbed by other load.
 // Fashion-MNIST when /usr/share/datasets/fashion-mnist exists, else random data of its shape.
 //
 //   diagnostics_overhead [--epochs 2] [--repeats 3] [--train-limit N] [--threads T]
+//
+// On a machine shared with other jobs use --threads 1: OpenMP threads that wait for a descheduled
+// sibling make multi-threaded timings vary tenfold, and the ratio is what this measures.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -101,7 +106,36 @@ double cpu_seconds() {
   return seconds(u.ru_utime) + seconds(u.ru_stime);
 }
 
+// Forwards every hook to the recorder and adds up the wall time spent in them: the diagnostics'
+// own cost, measured directly rather than as a difference of two noisy runs (it leaves out only
+// the input-gradient norms taken inside the backward of every 50th step).
+class TimedHooks final : public train::TrainObserver {
+ public:
+  explicit TimedHooks(diag::DiagnosticsRecorder& recorder) : recorder_(recorder) {}
+  void after_backward(std::int64_t step, nn::Model& model) override {
+    timed([&] { recorder_.after_backward(step, model); });
+  }
+  void after_update(std::int64_t step, nn::Model& model) override {
+    timed([&] { recorder_.after_update(step, model); });
+  }
+  void on_epoch(const train::EpochMetrics& m, nn::Model& model) override {
+    timed([&] { recorder_.on_epoch(m, model); });
+  }
+  double seconds() const { return seconds_; }
+
+ private:
+  template <class F>
+  void timed(F f) {
+    const auto t0 = Clock::now();
+    f();
+    seconds_ += std::chrono::duration<double>(Clock::now() - t0).count();
+  }
+  diag::DiagnosticsRecorder& recorder_;
+  double seconds_ = 0;
+};
+
 struct Timing {
+  double hooks = 0;     // inside the recorder's hooks during fit
   double fit = 0;       // Trainer::fit, wall
   double fit_cpu = 0;   // Trainer::fit, CPU
   double training = 0;  // the trainer's own training seconds (no evaluation)
@@ -130,8 +164,10 @@ Timing run(const data::TrainTest& data, const Options& o, bool diagnostics) {
     status = recorder.record_initial(t.model());
     const auto t1 = Clock::now();
     const double c1 = cpu_seconds();
-    if (status) status = t.fit(&recorder);
+    TimedHooks hooks(recorder);
+    if (status) status = t.fit(&hooks);
     if (status) status = recorder.status();
+    timing.hooks = hooks.seconds();
     timing.fit_cpu = cpu_seconds() - c1;
     timing.initial = std::chrono::duration<double>(t1 - t0).count();
     timing.fit = std::chrono::duration<double>(Clock::now() - t1).count();
@@ -168,7 +204,9 @@ int main(int argc, char** argv) {
       "{} repeats each; probe 10000 examples per epoch, gradients every 50 steps\n",
       o.epochs, data.train.size(), o.epochs * ((data.train.size() + 127) / 128), thread_count(),
       o.repeats);
-  std::vector<double> plain_fit, plain_training, diag_fit, initial, plain_cpu, diag_cpu;
+  std::fflush(stdout);
+  std::vector<double> plain_fit, plain_training, diag_fit, initial, plain_cpu, diag_cpu, hooks,
+      diag_training;
   for (int r = 0; r < o.repeats; ++r) {
     const Timing p = run(data, o, false);
     const Timing d = run(data, o, true);
@@ -176,10 +214,15 @@ int main(int argc, char** argv) {
     plain_training.push_back(p.training);
     diag_fit.push_back(d.fit);
     initial.push_back(d.initial);
+    hooks.push_back(d.hooks);
+    diag_training.push_back(d.training);
+    plain_cpu.push_back(p.fit_cpu);
+    diag_cpu.push_back(d.fit_cpu);
     fmt::print(
-        "repeat {}: without {:.3f} s (training {:.3f} s), with {:.3f} s (+ initial probe "
-        "{:.3f} s)\n",
-        r + 1, p.fit, p.training, d.fit, d.initial);
+        "repeat {}: without {:.3f} s (training {:.3f} s, CPU {:.3f} s), with {:.3f} s "
+        "(CPU {:.3f} s; {:.3f} s in its hooks; + initial probe {:.3f} s)\n",
+        r + 1, p.fit, p.training, p.fit_cpu, d.fit, d.fit_cpu, d.hooks, d.initial);
+    std::fflush(stdout);  // progress shows in a log while the next repeat runs
   }
   const double extra = median(diag_fit) - median(plain_fit);
   fmt::print("median fit without diagnostics: {:.3f} s (training alone {:.3f} s)\n",
@@ -190,6 +233,8 @@ int main(int argc, char** argv) {
              100 * extra / median(plain_fit), 100 * extra / median(plain_training));
   fmt::print("overhead per epoch in CPU time: {:.2f}% of the fit\n",
              100 * (median(diag_cpu) - median(plain_cpu)) / median(plain_cpu));
+  fmt::print("time in the diagnostics hooks: {:.3f} s per run = {:.2f}% of its training time\n",
+             median(hooks), 100 * median(hooks) / median(diag_training));
   fmt::print("overhead over a 10-epoch run with the initial probe: {:.2f}% of training alone\n",
              100 * (extra + median(initial) * o.epochs / 10.0) / median(plain_training));
   return 0;

@@ -20,6 +20,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "relulab/gemm.hpp"
 #include "relulab/nn/init.hpp"
 #include "relulab/nn/loss.hpp"
 #include "relulab/nn/model.hpp"
@@ -50,6 +51,7 @@ void train_step(nn::Model& model, nn::Optimizer& opt, const Tensor& x,
 }  // namespace
 
 int main(int argc, char** argv) {
+  reexec_for_avx512_gemm(argv);  // as the relulab tool does (gemm.hpp)
   CLI::App app{"relulab training throughput and memory (see bench/torch_train.py for PyTorch)"};
   std::string model_name = "mlp", out;
   int threads = 2, batch = 128, steps = 50, warmup = 5, repetitions = 5, memory_batch = 512,

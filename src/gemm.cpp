@@ -1,11 +1,31 @@
 #include "relulab/gemm.hpp"
 
 #include <cblas.h>
+
+#include <unistd.h>
+
 #include <omp.h>
+#include <cstdlib>
+#include <string_view>
 
 #include "relulab/threads.hpp"
 
 namespace relulab {
+
+bool gemm_wants_avx512_coretype() noexcept {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return false;
+  const std::string_view core = openblas_get_corename();
+  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+  return avx512 && (core == "Haswell" || core == "Zen");
+}
+
+void reexec_for_avx512_gemm(char** argv) noexcept {
+  if (!gemm_wants_avx512_coretype()) return;
+  setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+  execv("/proc/self/exe", argv);
+  // exec failed: carry on with the kernels already loaded.
+}
 
 void gemm(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n, std::size_t k,
           float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta,

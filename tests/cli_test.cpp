@@ -13,36 +13,16 @@
 
 #include <gtest/gtest.h>
 
+#include "cli_runner.hpp"
 #include "relulab/activation.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct CommandResult {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-};
-
-// Runs `relulab ARGS` through the shell; `env` is prepended (e.g. "PATH=/nonexistent").
-CommandResult run_cli(const std::string& args, const std::string& env = "") {
-  const std::string command = env + " '" RELULAB_CLI "' " + args + " 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return {-1, "popen failed"};
-  CommandResult result{-1, {}};
-  std::array<char, 4096> chunk{};
-  while (std::fgets(chunk.data(), static_cast<int>(chunk.size()), pipe) != nullptr) {
-    result.output += chunk.data();
-  }
-  const int status = ::pclose(pipe);
-  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  return result;
-}
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using relulab::testing::CommandResult;
+using relulab::testing::read_file;
+using relulab::testing::run_cli;
 
 // A fresh directory under the test temp dir, removed at the end of the test; the pid keeps two
 // builds' test runs apart.

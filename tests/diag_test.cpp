@@ -529,8 +529,10 @@ TEST(GradientFlowMonitor, SamplesStepsOneThenEveryNAndMatchesHandNorms) {
     EXPECT_TRUE(std::isfinite(samples[i].input_grad_norm)) << i;
     expect_relative(samples[i].update_ratio, expected_ratio[i], 1e-3, "update ratio");
   }
-  // Step 1's norms equal the hand computation at the initial weights (checked again here
-  // through the monitor's path).
+  // Step 1 sees the initial weights: its norms are the hand computation's.
+  const HandGradients initial = hand_gradients(*std::make_unique<TwoLayerNet>());
+  expect_relative(samples[0].grad_norm, initial.dw1, 1e-5, "||dW1|| at step 1");
+  expect_relative(samples[1].input_grad_norm, initial.dh, 1e-5, "||dL/dh|| at step 1");
   EXPECT_THROW(GradientFlowMonitor(GradientFlowOptions{.every = 0}), std::invalid_argument);
 }
 

@@ -91,6 +91,8 @@ struct TrainOptions {
   bool resume = false;
   std::string on_nan = "stop";
   bool diagnostics = false;
+  std::int64_t probe = 10000;
+  std::int64_t gradient_every = 50;
 };
 CLI::App* add_train_command(CLI::App& app, TrainOptions& options);
 void run_train(const TrainOptions& options);

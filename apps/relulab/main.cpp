@@ -8,6 +8,8 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.hpp"
+#include "diagnose_command.hpp"
+#include "relulab/gemm.hpp"
 
 namespace {
 
@@ -18,6 +20,7 @@ constexpr const char* kExitCodesHelp =
 }  // namespace
 
 int main(int argc, char** argv) {
+  relulab::reexec_for_avx512_gemm(argv);  // OpenBLAS's AVX-512 kernels on Zen 4+ (gemm.hpp)
   using namespace relulab::cli;
   CLI::App app{"relulab: the ReLU family of activation functions, implemented and measured"};
   app.set_version_flag("--version", "relulab " RELULAB_VERSION);
@@ -30,12 +33,14 @@ int main(int argc, char** argv) {
   TrainOptions train_options;
   EvalOptions eval_options;
   StudyCommandOptions study_options;
+  DiagnoseOptions diagnose_options;
   const CLI::App* list = add_list_command(app, list_options);
   const CLI::App* plot = add_plot_command(app, plot_options);
   const CLI::App* bench = add_bench_command(app, bench_options);
   const CLI::App* train = add_train_command(app, train_options);
   const CLI::App* eval = add_eval_command(app, eval_options);
   const CLI::App* study = add_study_command(app, study_options);
+  const CLI::App* diagnose = add_diagnose_command(app, diagnose_options);
 
   try {
     app.parse(argc, argv);
@@ -51,6 +56,7 @@ int main(int argc, char** argv) {
     if (bench->parsed()) run_bench(bench_options);
     if (train->parsed()) run_train(train_options);
     if (eval->parsed()) run_eval(eval_options);
+    if (diagnose->parsed()) run_diagnose(diagnose_options);
     if (study->parsed()) {
       std::string command_line = "relulab";
       for (int i = 1; i < argc; ++i) command_line += std::string(" ") + argv[i];

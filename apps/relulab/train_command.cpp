@@ -10,6 +10,7 @@
 
 #include "commands.hpp"
 #include "relulab/data/dataset.hpp"
+#include "relulab/diag/recorder.hpp"
 #include "relulab/threads.hpp"
 #include "relulab/train/trainer.hpp"
 
@@ -104,6 +105,16 @@ CLI::App* add_train_command(CLI::App& app, TrainOptions& o) {
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40));
   c->add_option("--out", o.out_dir, "Directory for checkpoint and metrics")->capture_default_str();
   c->add_flag("--resume", o.resume, "Continue from OUT/checkpoint.safetensors");
+  c->add_flag("--diagnostics", o.diagnostics,
+              "Record dead units, sparsity, activation statistics (OUT/diagnostics.jsonl) and "
+              "gradient norms (OUT/gradients.csv) during training");
+  c->add_option("--probe", o.probe, "Probe examples for --diagnostics")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30))
+      ->capture_default_str();
+  c->add_option("--gradient-every", o.gradient_every,
+                "Sample gradient norms every N steps (--diagnostics)")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40))
+      ->capture_default_str();
   c->add_option("--on-nan", o.on_nan, "stop, or skip-batch (skip and count batches with NaN/Inf)")
       ->check(CLI::IsMember({"stop", "skip-batch"}))
       ->capture_default_str();
@@ -164,7 +175,24 @@ void run_train(const TrainOptions& o) {
       t.data().train.labels.size(), t.data().test.labels.size(), config.batch, config.optimizer,
       config.schedule, config.lr, thread_count(), o.out_dir.string());
   ProgressDisplay progress(config.epochs);
-  if (Status s = t.fit(&progress); !s) throw RuntimeError(s.message());
+  train::ObserverList observers;
+  observers.add(&progress);
+  std::unique_ptr<diag::DiagnosticsRecorder> recorder;
+  if (o.diagnostics) {
+    diag::ProbeOptions probe_options;
+    probe_options.examples = o.probe;
+    diag::GradientFlowOptions gradient_options;
+    gradient_options.every = o.gradient_every;
+    recorder = std::make_unique<diag::DiagnosticsRecorder>(
+        diag::probe_set(t.data().train.features, o.probe, config.seed), probe_options,
+        gradient_options, o.out_dir);
+    const Status started = o.resume ? recorder->resume(t.model(), t.epoch(), t.step())
+                                    : recorder->record_initial(t.model());
+    if (!started) throw RuntimeError(started.message());
+    observers.add(recorder.get());
+  }
+  if (Status s = t.fit(&observers); !s) throw RuntimeError(s.message());
+  if (recorder && !recorder->status()) throw RuntimeError(recorder->status().message());
 }
 
 }  // namespace relulab::cli

@@ -177,7 +177,6 @@ class LayerAccumulator {
     const int threads = y.size() >= kParallelThreshold ? thread_count() : 1;
     const auto bins = static_cast<std::size_t>(histogram_.bins());
     std::vector<std::int64_t> counts(static_cast<std::size_t>(threads) * bins, 0);
-    const float* data = y.data();
     const float* slopes = slope.empty() ? nullptr : slope.data();
 #pragma omp parallel num_threads(threads)
     {
@@ -186,37 +185,67 @@ class LayerAccumulator {
       const std::int64_t u0 = units * t / count, u1 = units * (t + 1) / count;
       std::int64_t* hist = counts.data() + static_cast<std::size_t>(t) * bins;
       for (std::int64_t e = 0; e < n; ++e) {
-        for (std::int64_t u = u0; u < u1; ++u) {
-          const std::int64_t begin = (e * units + u) * inner;
-          bool active = false;
-          std::int64_t zeros = 0, saturated_count = 0;
-          double sum = 0, sum_squares = 0;
-          for (std::int64_t i = begin; i < begin + inner; ++i) {
-            const float v = data[i];
-            const bool zero = v == 0.0f;
-            active |= !zero;
-            zeros += zero;
-            const double d = static_cast<double>(v) - shift_;
-            sum += d;
-            sum_squares += d * d;
-            const int b = histogram_.bin(v);
-            if (b >= 0) ++hist[b];
-            if (saturation_ != Saturation::kNone) saturated_count += saturated(v, slopes, i);
-          }
-          const auto k = static_cast<std::size_t>(u);
-          active_[k] += active;
-          zeros_[k] += zeros;
-          saturated_[k] += saturated_count;
-          sum_[k] += sum;
-          sum_squares_[k] += sum_squares;
+        const std::int64_t first = (e * units + u0) * inner, last = (e * units + u1) * inner;
+        if (inner == 1) {
+          add_row(y.data() + e * units, u0, u1);
+        } else {
+          for (std::int64_t u = u0; u < u1; ++u)
+            add_block(y.data() + (e * units + u) * inner, inner, u);
+        }
+        for (std::int64_t i = first; i < last; ++i) {
+          const int b = histogram_.bin(y[static_cast<std::size_t>(i)]);
+          if (b >= 0) ++hist[b];
+        }
+        if (saturation_ == Saturation::kNone) continue;
+        for (std::int64_t i = first; i < last; ++i) {
+          saturated_[static_cast<std::size_t>(i / inner % units)] +=
+              saturated(y[static_cast<std::size_t>(i)], slopes, i);
         }
       }
     }
     for (std::int64_t t = 1; t < threads; ++t) {
-      for (std::size_t b = 0; b < bins; ++b)
+      for (std::size_t b = 0; b < bins; ++b) {
         counts[b] += counts[static_cast<std::size_t>(t) * bins + b];
+      }
     }
     histogram_.add(std::span(counts).first(bins));
+  }
+
+  // Units [u0, u1) of one example of an [N, F] output, one value each: a loop over contiguous
+  // per-unit arrays that the compiler vectorises.
+  void add_row(const float* row, std::int64_t u0, std::int64_t u1) {
+    std::int64_t* __restrict active = active_.data();
+    std::int64_t* __restrict zeros = zeros_.data();
+    double* __restrict sum = sum_.data();
+    double* __restrict sum_squares = sum_squares_.data();
+    const double shift = shift_;
+    for (std::int64_t u = u0; u < u1; ++u) {
+      const float v = row[u];
+      const double d = static_cast<double>(v) - shift;
+      active[u] += v != 0.0f;
+      zeros[u] += v == 0.0f;
+      sum[u] += d;
+      sum_squares[u] += d * d;
+    }
+  }
+
+  // One unit of one example with `inner` values (a channel's plane). Four partial sums in a fixed
+  // order break the add latency chain and keep the result independent of threads.
+  void add_block(const float* y, std::int64_t inner, std::int64_t unit) {
+    double sum[4] = {}, sum_squares[4] = {};
+    std::int64_t zeros = 0;
+    for (std::int64_t i = 0; i < inner; ++i) {
+      const float v = y[i];
+      const double d = static_cast<double>(v) - shift_;
+      zeros += v == 0.0f;
+      sum[i % 4] += d;
+      sum_squares[i % 4] += d * d;
+    }
+    const auto k = static_cast<std::size_t>(unit);
+    active_[k] += zeros < inner;
+    zeros_[k] += zeros;
+    sum_[k] += (sum[0] + sum[1]) + (sum[2] + sum[3]);
+    sum_squares_[k] += (sum_squares[0] + sum_squares[1]) + (sum_squares[2] + sum_squares[3]);
   }
 
   std::size_t index_;

@@ -87,7 +87,7 @@ std::vector<RunSpec> plan_runs(const Scale& s) {
     for (const std::string a : {"relu", "leaky_relu", "elu", "gelu"}) {
       train::TrainConfig high_lr =
           base_config("mlp:256-256-256", a, "he_normal", s.dying_epochs, seed);
-      high_lr.lr = 0.2f;
+      high_lr.lr = 0.1f;
       add(seed_id("dying/high-lr/" + a, seed), high_lr, true, 1000000);
       train::TrainConfig negative_bias =
           base_config("mlp:256-256-256", a, "he_normal", s.dying_epochs, seed);

@@ -22,30 +22,19 @@ std::string read_text(const fs::path& path) {
   return s.str();
 }
 
-// Calls the progress callback and forwards everything to the diagnostics recorder, if any.
-class RunObserver : public train::TrainObserver {
+// Reports the fraction of the run done to the study's progress bar.
+class RunProgressObserver : public train::TrainObserver {
  public:
-  RunObserver(train::TrainObserver* diagnostics, const RunProgress& progress, int epochs)
-      : diagnostics_(diagnostics), progress_(progress), epochs_(epochs) {}
+  RunProgressObserver(const RunProgress& progress, int epochs)
+      : progress_(progress), epochs_(epochs) {}
   void on_batch(const train::BatchProgress& p) override {
-    if (diagnostics_) diagnostics_->on_batch(p);
     if (progress_ && (p.batch % 8 == 0 || p.batch == p.batches)) {
       progress_((p.epoch - 1 + static_cast<double>(p.batch) / static_cast<double>(p.batches)) /
                 epochs_);
     }
   }
-  void after_backward(std::int64_t step, nn::Model& m) override {
-    if (diagnostics_) diagnostics_->after_backward(step, m);
-  }
-  void after_update(std::int64_t step, nn::Model& m) override {
-    if (diagnostics_) diagnostics_->after_update(step, m);
-  }
-  void on_epoch(const train::EpochMetrics& e, nn::Model& m) override {
-    if (diagnostics_) diagnostics_->on_epoch(e, m);
-  }
 
  private:
-  train::TrainObserver* diagnostics_;
   const RunProgress& progress_;
   int epochs_;
 };
@@ -189,8 +178,11 @@ Result<RunResult> run_or_reuse(const RunSpec& spec, const data::TrainTest& data,
         gradient_options, dir);
     RELULAB_TRY(recorder->record_initial(t.model()));
   }
-  RunObserver observer(recorder.get(), progress, config.epochs);
-  const Status trained = t.fit(&observer);
+  RunProgressObserver progress_observer(progress, config.epochs);
+  train::ObserverList observers;
+  observers.add(&progress_observer);
+  observers.add(recorder.get());
+  const Status trained = t.fit(&observers);
   if (!trained && trained.code() != StatusCode::kNumericalError) return trained;
   Json result{{"id", spec.id},
               {"key", key},

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "relulab/diag/activation_probe.hpp"
@@ -129,7 +130,7 @@ Section dying_section(const Scale& scale, const Results& results, const data::Da
   s.method = fmt::format(
       "mlp:256-256-256 trained {} epoch(s) on {} images (SGD momentum 0.9, batch 64) in three "
       "regimes: "
-      "lr 0.2 (20× the default), all biases initialised to -1 (lr 0.01), and ReLU with He, Xavier "
+      "lr 0.1 (10× the default), all biases initialised to -1 (lr 0.01), and ReLU with He, Xavier "
       "and "
       "N(0, 1) weights (lr 0.01). A unit is dead when it outputs exactly 0 on all {} probe images "
       "(runs/dying/*/diagnostics.jsonl); the table gives the mean over layers. Born dead: deep-mlp "
@@ -204,17 +205,24 @@ Section dying_section(const Scale& scale, const Results& results, const data::Da
     return regimes.count(key) ? regimes[key].dead_final : std::nan("");
   };
   const double relu_lr = dead_end("high-lr/relu"), relu_bias = dead_end("negative-bias/relu");
-  const double remedy_worst =
-      max_of({dead_end("high-lr/leaky_relu"), dead_end("high-lr/elu"),
-              dead_end("negative-bias/leaky_relu"), dead_end("negative-bias/elu")});
+  std::vector<double> remedies;
+  std::vector<std::string> diverged;
+  for (const auto& [key, o] : regimes) {
+    if (o.diverged) diverged.push_back(key);
+    if (key.ends_with("/relu") || o.diverged) continue;
+    remedies.push_back(o.dead_final);
+  }
+  const double remedy_worst = max_of(remedies);
   s.finding = fmt::format(
-      "With lr 0.2, {} of ReLU units end dead; with biases at -1, {}. Leaky ReLU and ELU end with "
-      "at most "
-      "{} dead. Width-2 ReLU nets of the greatest depth tried are born dead in {} of "
-      "initialisations.",
-      percent(relu_lr), percent(relu_bias), percent(remedy_worst), percent(narrow_deep, 0));
+      "With lr 0.1, {} of ReLU units end dead; with biases at -1, {}. The Leaky ReLU, ELU and GELU "
+      "runs that did not diverge end with at most {} dead. Width-2 ReLU nets of the greatest depth "
+      "tried are born dead in {} of initialisations.{}",
+      percent(relu_lr), percent(relu_bias), percent(remedy_worst), percent(narrow_deep, 0),
+      diverged.empty()
+          ? std::string()
+          : fmt::format(" Diverged (NaN loss, training stopped): {}.", fmt::join(diverged, ", ")));
   const bool relu_dies = max_of({relu_lr, relu_bias}) >= 0.05;
-  const bool remedies_work = !(remedy_worst >= 0.01);
+  const bool remedies_work = !remedies.empty() && remedy_worst < 0.01;
   const bool born_dead_deep = narrow_deep >= 0.5;
   const int holds = int{relu_dies} + int{remedies_work} + int{born_dead_deep};
   s.verdict = holds == 3   ? Verdict::kHolds

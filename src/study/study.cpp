@@ -64,13 +64,18 @@ class StudyProgress {
                  std::string(static_cast<std::size_t>(kWidth - filled), '.'), 100 * done / total_,
                  index + 1, count, id, 100 * fraction, clock_text(eta));
       std::fflush(stderr);
-    } else if (fraction >= 1.0) {
-      fmt::print("study: run {}/{} {} done ({:.0f}% of the work, {} elapsed, ETA {})\n", index + 1,
-                 count, id, 100 * done / total_, clock_text(elapsed), clock_text(eta));
-      std::fflush(stdout);
     }
   }
-  void finish_run(double run_weight) { done_ += run_weight; }
+  // Plain lines when stderr is not a terminal (logs, CI): one per finished run.
+  void finish_run(const std::string& id, std::size_t index, std::size_t count, double run_weight) {
+    done_ += run_weight;
+    if (terminal_) return;
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
+    fmt::print("study: run {}/{} {} done ({:.0f}% of the work, {} elapsed, ETA {})\n", index + 1,
+               count, id, 100 * done_ / total_, clock_text(elapsed),
+               clock_text(elapsed * (total_ - done_) / done_));
+    std::fflush(stdout);
+  }
   void clear() const {
     if (terminal_) fmt::print(stderr, "\r\033[K");
   }
@@ -133,7 +138,7 @@ Status run_study(const StudyOptions& options) {
       progress.clear();
       return result.status();
     }
-    progress.finish_run(w);
+    progress.finish_run(runs[i].id, i, runs.size(), w);
     results[runs[i].id] = std::move(result).value();
   }
   progress.clear();

@@ -95,6 +95,29 @@ class TrainObserver {
   virtual void on_epoch(const EpochMetrics&, nn::Model&) {}
 };
 
+// Forwards every hook to each observer in turn (a progress display and diagnostics, say).
+class ObserverList final : public TrainObserver {
+ public:
+  void add(TrainObserver* observer) {
+    if (observer != nullptr) observers_.push_back(observer);
+  }
+  void on_batch(const BatchProgress& p) override {
+    for (TrainObserver* o : observers_) o->on_batch(p);
+  }
+  void after_backward(std::int64_t step, nn::Model& m) override {
+    for (TrainObserver* o : observers_) o->after_backward(step, m);
+  }
+  void after_update(std::int64_t step, nn::Model& m) override {
+    for (TrainObserver* o : observers_) o->after_update(step, m);
+  }
+  void on_epoch(const EpochMetrics& e, nn::Model& m) override {
+    for (TrainObserver* o : observers_) o->on_epoch(e, m);
+  }
+
+ private:
+  std::vector<TrainObserver*> observers_;
+};
+
 class Trainer {
  public:
   // Builds and initialises the model for `data` (input shape and classes from data.train).
