@@ -150,11 +150,10 @@ Section convergence_section(const Scale& scale, const Results& results) {
   const double tanh_ratio = epoch_ratio.count("tanh") ? epoch_ratio["tanh"] : std::nan("");
   const double sigmoid_ratio = epoch_ratio.count("sigmoid") ? epoch_ratio["sigmoid"] : std::nan("");
   s.finding = fmt::format(
-      "ReLU reached {}% training error in {:.2f} epochs; tanh took {}× as many epochs, sigmoid "
-      "{}×. "
-      "The paper's 6× was for CIFAR-10 with a deeper net and no momentum; on this easier data set "
-      "the "
-      "gap is what the table shows.",
+      "ReLU reached {}% training error in {:.2f} epochs. Epochs to the same error relative to "
+      "ReLU: "
+      "tanh {}, sigmoid {} (\"never\": not within the run). The paper's 6× was for CIFAR-10 with "
+      "a deeper net and no momentum; on this easier data set the gap is what the table shows.",
       threshold * 100, relu_epochs, fmt_ratio(tanh_ratio), fmt_ratio(sigmoid_ratio));
   if (std::isnan(tanh_ratio))
     s.verdict = Verdict::kNotMeasured;
