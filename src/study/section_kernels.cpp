@@ -143,6 +143,9 @@ Section cost_section(const Scale& scale, const StudyOptions&, const fs::path& di
   const fs::path file = dir / "data" / "cost.json";
   (void)io::write_text_atomically(file, data.dump(1));
   const Json back = read_json(file);
+  const auto torch_file =
+      time_pytorch(sizes, thread_count(), plan.reps, plan.elements_per_rep, dir);
+  const Json torch = torch_file ? read_json(*torch_file) : Json();
 
   Section s;
   s.id = "cost";
@@ -156,9 +159,11 @@ Section cost_section(const Scale& scale, const StudyOptions&, const fs::path& di
       "of "
       "{} repetitions, in cache (2^15 floats, one thread) and out of cache (2^{} floats), relative "
       "to ReLU and "
-      "to "
-      "a copy of the same bytes measured in the same run (data/cost.json). The PyTorch comparison "
-      "lives in docs/performance.md (bash scripts/bench-kernels).",
+      "to a copy of the same bytes measured in the same run (data/cost.json). PyTorch, when "
+      "/usr/bin/python3 imports torch: the same forward passes through torch.nn.functional (which "
+      "allocates its output) at the same sizes and threads (data/torch_cost.json, script "
+      "data/torch_cost.py); backward ops and allocation-free timings are in docs/performance.md "
+      "(bash scripts/bench-kernels).",
       back["simd_target"].get<std::string>(), back["threads"].get<int>(), plan.reps,
       scale.quick ? 22 : 24);
   Table t{"Gelem/s (× ReLU's time; × copy bandwidth)",
@@ -199,13 +204,48 @@ Section cost_section(const Scale& scale, const StudyOptions&, const fs::path& di
   fig.series.push_back({"out of cache", idx, out_cache, {}, {}});
   s.tables.push_back(t);
   s.figures.push_back(fig);
+  std::string torch_finding = " PyTorch was not measured (/usr/bin/python3 cannot import torch).";
+  if (torch.is_object() && torch.contains(std::to_string(sizes[0]))) {
+    Table pt{fmt::format("Forward Gelem/s, relulab against PyTorch {} (× ReLU's time within each "
+                         "library)",
+                         torch.value("torch", "?")),
+             {"activation", "relulab in cache", "PyTorch in cache", "relulab out of cache",
+              "PyTorch out of cache"},
+             {}};
+    for (const ActivationInfo& info : activation_table()) {
+      const std::string name(info.name);
+      std::vector<std::string> row{name};
+      for (const std::size_t n : sizes) {
+        const std::string key = std::to_string(n);
+        const double ours = back[key][name]["forward_seconds"].get<double>();
+        const double ours_relu = back[key]["relu"]["forward_seconds"].get<double>();
+        row.push_back(fmt::format("{:.2f} (×{:.1f})", static_cast<double>(n) / ours * 1e-9,
+                                  ours / ours_relu));
+        if (torch[key].contains(name)) {
+          const double theirs = torch[key][name].get<double>();
+          row.push_back(fmt::format("{:.2f} (×{:.1f})", static_cast<double>(n) / theirs * 1e-9,
+                                    theirs / torch[key]["relu"].get<double>()));
+        } else {
+          row.push_back("n/a");
+        }
+      }
+      pt.rows.push_back(row);
+    }
+    s.tables.push_back(pt);
+    const std::string in = std::to_string(sizes[0]), out = std::to_string(sizes[1]);
+    torch_finding = fmt::format(
+        " In PyTorch {}, sigmoid takes {:.1f}× its ReLU's time in cache and {:.1f}× out of cache.",
+        torch.value("torch", "?"),
+        torch[in]["sigmoid"].get<double>() / torch[in]["relu"].get<double>(),
+        torch[out]["sigmoid"].get<double>() / torch[out]["relu"].get<double>());
+  }
   s.finding = fmt::format(
       "Sigmoid's forward pass takes {:.1f}× ReLU's time in cache and {:.1f}× out of cache. In "
       "cache the "
       "exponential costs; out of cache every activation waits on memory, so the gap shrinks toward "
       "the "
-      "copy bandwidth. Next to the matrix products of a layer, either is small.",
-      sigmoid_in, sigmoid_out);
+      "copy bandwidth. Next to the matrix products of a layer, either is small.{}",
+      sigmoid_in, sigmoid_out, torch_finding);
   s.verdict = sigmoid_in >= 3.0 ? (sigmoid_out >= 3.0 ? Verdict::kHolds : Verdict::kHoldsPartly)
                                 : Verdict::kDoesNotHold;
   return s;

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,14 @@ Section vanishing_section(const Scale& scale, const Results& results);
 Section initialisation_section(const Scale& scale, const Results& results);
 Section dying_section(const Scale& scale, const Results& results, const data::Dataset& probe_data,
                       const std::filesystem::path& dir);
+
+// Times PyTorch's forward of every activation at `sizes` (the first on one thread, the others on
+// `threads`) into DIR/data/torch_cost.json when /usr/bin/python3 can import torch; nullopt when
+// it cannot or the script fails (its output is in DIR/data/torch_cost.log).
+std::optional<std::filesystem::path> time_pytorch(const std::vector<std::size_t>& sizes,
+                                                  int threads, int reps,
+                                                  std::size_t elements_per_rep,
+                                                  const std::filesystem::path& dir);
 
 // Run ids, shared by plan_runs and the sections.
 std::string seed_id(const std::string& base, int seed);
