@@ -1,8 +1,11 @@
 // `relulab`: the command-line tool. Subcommands live in one file each (see commands.hpp); this
 // file wires them into CLI11 and turns errors into the documented exit codes.
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -10,12 +13,34 @@
 #include "commands.hpp"
 #include "diagnose_command.hpp"
 #include "relulab/gemm.hpp"
+#include "relulab/spelling.hpp"
 
 namespace {
 
 constexpr const char* kExitCodesHelp =
     "Exit codes: 0 success; 1 runtime error (cannot write files, gnuplot missing or failed); "
     "2 usage error (unknown flag or activation, bad parameter value).";
+
+// For each --flag on the command line that the chosen subcommand does not have: the closest one.
+void suggest_flags(CLI::App& app, int argc, char** argv) {
+  for (CLI::App* command : app.get_subcommands()) {
+    std::vector<std::string> names;
+    for (const CLI::Option* option : command->get_options()) {
+      for (const std::string& name : option->get_lnames()) names.push_back("--" + name);
+    }
+    const std::vector<std::string_view> candidates(names.begin(), names.end());
+    for (int i = 1; i < argc; ++i) {
+      std::string_view arg = argv[i];
+      if (!arg.starts_with("--")) continue;
+      arg = arg.substr(0, arg.find('='));
+      if (std::find(names.begin(), names.end(), arg) != names.end()) continue;
+      const std::string_view best = relulab::closest_name(arg, candidates);
+      if (!best.empty())
+        fmt::print(stderr, "relulab {}: unknown flag '{}'; did you mean '{}'?\n",
+                   command->get_name(), arg, best);
+    }
+  }
+}
 
 }  // namespace
 
@@ -47,6 +72,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // Help and version requests are ParseErrors with exit code 0; everything else is misuse.
     const int cli11_code = app.exit(e);
+    if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) suggest_flags(app, argc, argv);
     return cli11_code == 0 ? kExitOk : kExitUsageError;
   }
 

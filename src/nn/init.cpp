@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "relulab/spelling.hpp"
+
 namespace relulab::nn {
 namespace {
 
@@ -47,22 +49,6 @@ std::string_view canonical_name(InitScheme scheme) {
     if (s.scheme == scheme) return s.name;
   }
   return "?";
-}
-
-// Levenshtein distance, for the "did you mean" of parse_init.
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
 }
 
 Status unknown_scheme(std::string_view text, std::string_view key) {
