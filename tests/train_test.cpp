@@ -204,21 +204,24 @@ TEST(Trainer, CorruptOrTruncatedCheckpointIsRejected) {
   EXPECT_EQ(loaded.value().model->spec, "mlp:32-32");
 }
 
-// The end-to-end bar: an MLP passes 85% test accuracy on Fashion-MNIST. Two epochs of
-// mlp:256 on the full 60,000 training images (about 10 s in Release on 2 cores); under the
-// sanitizers only 20,000 images, which still pass 85%. lr 0.01 with momentum 0.9.
+// The end-to-end bar: an MLP passes 85% test accuracy on Fashion-MNIST. Three epochs of
+// mlp:256 on the full 60,000 training images with a cosine schedule (about 5 s in Release on 2
+// cores), which ends at 88.0-88.1% over seeds 1-3, so a different CPU's rounding (other GEMM
+// kernels, other SIMD target) cannot push it under the bar. A constant lr ended within 1% of it
+// (84.0% once on CI). Under the sanitizers only 30,000 images: 86.9%.
 TEST(Trainer, MlpPasses85PercentOnFashionMnist) {
   auto loaded = data::load_dataset("fashion-mnist");
   if (!loaded) GTEST_SKIP() << loaded.status().message();
   data::TrainTest sets = std::move(loaded).value();
 #ifdef RELULAB_SANITIZE_BUILD
-  sets.train = data::subset(sets.train, 0, 20000);
+  sets.train = data::subset(sets.train, 0, 30000);
 #endif
   TrainConfig config;
   config.model = "mlp:256";
-  config.epochs = 2;
+  config.epochs = 3;
   config.batch = 64;
-  config.lr = 0.01f;
+  config.lr = 0.05f;
+  config.schedule = "cosine";
   auto t = make(config, std::move(sets));
   ASSERT_TRUE(t->fit().is_ok());
   EXPECT_GE(t->history().back().test.accuracy, 0.85);
