@@ -159,7 +159,8 @@ TEST_F(DataFiles, CorruptGzipNamesCompressedOffset) {
   expect_error(read_file_bytes(write("corrupt.gz", gz), 1 << 20), StatusCode::kCorruptData,
                {"corrupt.gz", "compressed byte", "corrupt gzip stream"});
   Bytes truncated = gzip(pixels(5000));
-  truncated.resize(truncated.size() - 9);
+  // erase, not resize(size() - 9): GCC 12 at -O1 with ASan reports a false -Wstringop-overflow.
+  truncated.erase(truncated.end() - 9, truncated.end());
   expect_error(
       read_file_bytes(write("truncated.gz", truncated), 1 << 20), StatusCode::kCorruptData,
       {"truncated.gz", "compressed byte " + std::to_string(truncated.size()), "ends early"});
