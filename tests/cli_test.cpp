@@ -76,6 +76,21 @@ TEST_F(CliTest, UnknownFlagIsUsageError) {
   EXPECT_NE(r.output.find("--no-such-flag"), std::string::npos) << r.output;
 }
 
+TEST_F(CliTest, MistypedFlagGetsSuggestion) {
+  const CommandResult r = run_cli("train --epoch 3 --out '" + dir_.string() + "'");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("unknown flag '--epoch'; did you mean '--epochs'?"), std::string::npos)
+      << r.output;
+  EXPECT_TRUE(fs::is_empty(dir_)) << "nothing trained";
+}
+
+TEST_F(CliTest, MistypedCommandGetsSuggestion) {
+  const CommandResult r = run_cli("lsit");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("unknown command 'lsit'; did you mean 'list'?"), std::string::npos)
+      << r.output;
+}
+
 TEST_F(CliTest, MissingSubcommandIsUsageError) {
   EXPECT_EQ(run_cli("").exit_code, 2);
 }

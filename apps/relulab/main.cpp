@@ -42,6 +42,18 @@ void suggest_flags(CLI::App& app, int argc, char** argv) {
   }
 }
 
+// When the first argument is not a subcommand (nor a flag): the closest subcommand.
+void suggest_command(CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-' || !app.get_subcommands().empty()) return;
+  std::vector<std::string> names;
+  for (const CLI::App* command : app.get_subcommands([](CLI::App*) { return true; }))
+    names.push_back(command->get_name());
+  const std::vector<std::string_view> candidates(names.begin(), names.end());
+  const std::string_view best = relulab::closest_name(argv[1], candidates);
+  if (!best.empty())
+    fmt::print(stderr, "relulab: unknown command '{}'; did you mean '{}'?\n", argv[1], best);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -73,6 +85,7 @@ int main(int argc, char** argv) {
     // Help and version requests are ParseErrors with exit code 0; everything else is misuse.
     const int cli11_code = app.exit(e);
     if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) suggest_flags(app, argc, argv);
+    suggest_command(app, argc, argv);
     return cli11_code == 0 ? kExitOk : kExitUsageError;
   }
 
