@@ -32,11 +32,20 @@ using relulab::io::read_safetensors;
 using relulab::io::write_safetensors;
 using Bytes = std::vector<std::uint8_t>;
 
+// The tests' directories lie under one root per process, removed when the tests end.
+fs::path test_root() {
+  return fs::path(::testing::TempDir()) / ("relulab_io_" + std::to_string(::getpid()));
+}
+class RemoveTestRoot : public ::testing::Environment {
+  void TearDown() override { fs::remove_all(test_root()); }
+};
+[[maybe_unused]] ::testing::Environment* const kRemoveTestRoot =
+    ::testing::AddGlobalTestEnvironment(new RemoveTestRoot);
+
 // An empty directory of its own for each test.
 fs::path fresh_dir() {
-  const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-  const fs::path dir = fs::path(::testing::TempDir()) /
-                       ("relulab_io_" + std::to_string(::getpid()) + "_" + test->name());
+  const fs::path dir =
+      test_root() / ::testing::UnitTest::GetInstance()->current_test_info()->name();
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;

@@ -1,4 +1,5 @@
-// Finite-difference check of a layer's backward (and its parameter gradients).
+// Helpers of the layer tests: random inputs and parameters, expect_invalid, and the
+// finite-difference check of a layer's backward (and its parameter gradients).
 //
 // With L(x, w) = sum_i r_i * y_i(x, w) for fixed random weights r, backward(r) must return dL/dx
 // and add dL/dw into each Parameter::grad. Each is compared with the central difference
@@ -11,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,25 @@ inline Tensor random_tensor(Shape shape, Rng& rng, float scale = 1.0f) {
   Tensor t(std::move(shape));
   for (std::size_t i = 0; i < t.size(); ++i) t[i] = scale * rng.normal();
   return t;
+}
+
+inline void randomize_parameters(nn::Layer& layer, Rng& rng, float scale = 0.5f) {
+  for (nn::Parameter* p : layer.parameters()) {
+    for (std::size_t i = 0; i < p->value.size(); ++i) p->value[i] = scale * rng.normal();
+  }
+}
+
+// Expects `call` to throw std::invalid_argument whose message contains every one of `parts`.
+template <class Call>
+void expect_invalid(const Call& call, const std::vector<std::string>& parts) {
+  try {
+    call();
+    ADD_FAILURE() << "no exception; expected one mentioning " << parts.front();
+  } catch (const std::invalid_argument& e) {
+    for (const std::string& part : parts) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+    }
+  }
 }
 
 struct GradcheckOptions {

@@ -25,30 +25,13 @@ namespace relulab::nn {
 namespace {
 
 using relulab::testing::expect_gradients_match;
+using relulab::testing::expect_invalid;
 using relulab::testing::GradcheckOptions;
 using relulab::testing::random_tensor;
+using relulab::testing::randomize_parameters;
 
 const Pass kTrain{Mode::kTrain, 3};
 const Pass kEval{Mode::kEval, 3};
-
-// Expects `call` to throw std::invalid_argument whose message contains every one of `parts`.
-template <class Call>
-void expect_invalid(const Call& call, const std::vector<std::string>& parts) {
-  try {
-    call();
-    ADD_FAILURE() << "no exception; expected one mentioning " << parts.front();
-  } catch (const std::invalid_argument& e) {
-    for (const std::string& part : parts) {
-      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-    }
-  }
-}
-
-void randomize_parameters(Layer& layer, Rng& rng, float scale = 0.5f) {
-  for (Parameter* p : layer.parameters()) {
-    for (std::size_t i = 0; i < p->value.size(); ++i) p->value[i] = scale * rng.normal();
-  }
-}
 
 bool same_bits(const Tensor& a, const Tensor& b) {
   return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.bytes()) == 0;

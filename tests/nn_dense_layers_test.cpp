@@ -23,23 +23,12 @@ namespace relulab::nn {
 namespace {
 
 using relulab::testing::expect_gradients_match;
+using relulab::testing::expect_invalid;
 using relulab::testing::random_tensor;
+using relulab::testing::randomize_parameters;
 
 const Pass kTrain{Mode::kTrain, 7};
 const Pass kEval{Mode::kEval, 7};
-
-// Expects `call` to throw std::invalid_argument whose message contains every one of `parts`.
-template <class Call>
-void expect_invalid(const Call& call, const std::vector<std::string>& parts) {
-  try {
-    call();
-    ADD_FAILURE() << "no exception; expected one mentioning " << parts.front();
-  } catch (const std::invalid_argument& e) {
-    for (const std::string& part : parts) {
-      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-    }
-  }
-}
 
 // Backward before a training forward (here after release()), and backward with a dy of the wrong
 // shape after one on x, throw std::invalid_argument naming the layer and both shapes.
@@ -50,12 +39,6 @@ void expect_backward_errors(Layer& layer, const Tensor& x, const Shape& wrong_dy
   const Shape expected = layer.forward(x, kTrain).shape();
   expect_invalid([&] { layer.backward(Tensor(wrong_dy)); },
                  {name, to_string(wrong_dy), to_string(expected)});
-}
-
-void randomize_parameters(Layer& layer, Rng& rng, float scale = 0.5f) {
-  for (Parameter* p : layer.parameters()) {
-    for (std::size_t i = 0; i < p->value.size(); ++i) p->value[i] = scale * rng.normal();
-  }
 }
 
 // z = x W^T + b in double, [N, out].

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "checkpoint_data.hpp"
 #include "commands.hpp"
 #include "relulab/data/dataset.hpp"
 #include "relulab/diag/activation_probe.hpp"
@@ -122,21 +123,9 @@ CLI::App* add_diagnose_command(CLI::App& app, DiagnoseOptions& o) {
 
 void run_diagnose(const DiagnoseOptions& o) {
   if (o.threads > 0) set_thread_count(o.threads);
-  auto loaded = train::load_model(o.checkpoint);
-  if (!loaded) throw RuntimeError(loaded.status().message());
-  nn::Model& model = *loaded.value().model;
-  auto data = data::load_dataset(o.data);
-  if (!data) throw RuntimeError(data.status().message());
-  data::Dataset train = std::move(data).value().train;
-  const Shape example(train.features.shape().begin() + 1, train.features.shape().end());
-  if (example != model.input_shape) {
-    throw RuntimeError(fmt::format("'{}' expects inputs of shape {}, data set '{}' has {}",
-                                   o.checkpoint.string(), to_string(model.input_shape), o.data,
-                                   to_string(example)));
-  }
-  if (train.size() == 0)
-    throw RuntimeError(fmt::format("data set '{}' has no training examples", o.data));
-  data::apply_normalization(train, loaded.value().normalization);
+  ModelAndData md = load_model_and_data(o.checkpoint, o.data, Split::kTrain);
+  nn::Model& model = *md.loaded.model;
+  const data::Dataset& train = md.examples;
 
   const diag::ProbeOptions probe_options{.examples = o.probe};
   const std::vector<std::int64_t> rows = diag::probe_indices(train.size(), o.probe);
@@ -147,13 +136,7 @@ void run_diagnose(const DiagnoseOptions& o) {
   const std::int64_t batch = std::min<std::int64_t>(probe_options.batch, probe.dim(0));
   std::vector<std::int32_t> labels;
   for (std::int64_t i = 0; i < batch; ++i) {
-    const std::int32_t label =
-        train.labels[static_cast<std::size_t>(rows[static_cast<std::size_t>(i)])];
-    if (label >= model.num_classes) {
-      throw RuntimeError(fmt::format("data set '{}' has label {}, the model has {} classes", o.data,
-                                     label, model.num_classes));
-    }
-    labels.push_back(label);
+    labels.push_back(train.labels[static_cast<std::size_t>(rows[static_cast<std::size_t>(i)])]);
   }
   const auto gradients = diag::gradient_norms_once(model, probe.rows(0, batch), labels);
   const std::vector<LayerRow> table = rows_of(model, activations, gradients);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "checkpoint_data.hpp"
 #include "commands.hpp"
 #include "relulab/data/dataset.hpp"
 #include "relulab/nn/loss.hpp"
@@ -26,26 +27,9 @@ CLI::App* add_eval_command(CLI::App& app, EvalOptions& o) {
 
 void run_eval(const EvalOptions& o) {
   if (o.threads > 0) set_thread_count(o.threads);
-  auto loaded = train::load_model(o.checkpoint);
-  if (!loaded) throw RuntimeError(loaded.status().message());
-  nn::Model& model = *loaded.value().model;
-  auto data = data::load_dataset(o.data);
-  if (!data) throw RuntimeError(data.status().message());
-  data::Dataset test = std::move(data).value().test;
-  if (o.test_limit > 0) {
-    test = data::subset(
-        test, 0,
-        std::min<std::int64_t>(o.test_limit, static_cast<std::int64_t>(test.labels.size())));
-  }
-  const Shape example(test.features.shape().begin() + 1, test.features.shape().end());
-  if (example != model.input_shape) {
-    throw RuntimeError(fmt::format("'{}' expects inputs of shape {}, data set '{}' has {}",
-                                   o.checkpoint.string(), to_string(model.input_shape), o.data,
-                                   to_string(example)));
-  }
-  if (!loaded.value().normalization.mean.empty()) {
-    data::apply_normalization(test, loaded.value().normalization);
-  }
+  ModelAndData md = load_model_and_data(o.checkpoint, o.data, Split::kTest, o.test_limit);
+  nn::Model& model = *md.loaded.model;
+  const data::Dataset& test = md.examples;
 
   double loss_sum = 0;
   std::int64_t correct = 0;
@@ -56,18 +40,12 @@ void run_eval(const EvalOptions& o) {
     const auto labels =
         std::span(test.labels)
             .subspan(static_cast<std::size_t>(begin), static_cast<std::size_t>(count));
-    for (const std::int32_t label : labels) {
-      if (label >= model.num_classes) {
-        throw RuntimeError(fmt::format("data set '{}' has label {}, the model has {} classes",
-                                       o.data, label, model.num_classes));
-      }
-    }
     const nn::LossResult r = nn::softmax_cross_entropy(logits, labels);
     loss_sum += r.loss * static_cast<double>(count);
     correct += r.correct;
   }
-  const double loss = n ? loss_sum / static_cast<double>(n) : 0.0;
-  const double accuracy = n ? static_cast<double>(correct) / static_cast<double>(n) : 0.0;
+  const double loss = loss_sum / static_cast<double>(n);  // n >= 1: load_model_and_data checks
+  const double accuracy = static_cast<double>(correct) / static_cast<double>(n);
   if (o.json) {
     nlohmann::json j{{"checkpoint", o.checkpoint.string()},
                      {"data", o.data},
