@@ -216,7 +216,9 @@ Section dying_section(const Scale& scale, const Results& results, const data::Da
   s.finding = fmt::format(
       "With lr 0.1, {} of ReLU units end dead; with biases at -1, {}. The Leaky ReLU, ELU and GELU "
       "runs that did not diverge end with at most {} dead. Width-2 ReLU nets of the greatest depth "
-      "tried are born dead in {} of initialisations.{}",
+      "tried are born dead in {} of initialisations.{} Verdict rule: one point each for ReLU "
+      "ending with at least 5% dead in a regime, every remedy ending below 1%, and width-2 nets "
+      "born dead at least half the time; holds with all three, does not hold with none.",
       percent(relu_lr), percent(relu_bias), percent(remedy_worst), percent(narrow_deep, 0),
       diverged.empty()
           ? std::string()
