@@ -75,6 +75,7 @@ Report sample_report() {
   dead.method = "- 5 seeds\n- depth 1..40";
   dead.finding = "At lr 1.0, 31% of units are dead.";
   dead.verdict = Verdict::kHoldsPartly;
+  dead.rule = "holds when at least 5% of units die at lr 1.0 & 0.1; partly at lr 1.0 alone.";
   dead.figures = {band_figure()};
   dead.tables.push_back({"Dead fraction", {"lr", "dead"}, {{"0.1", "2%"}, {"1.0", "31%"}}});
   Section loss;
@@ -191,6 +192,10 @@ TEST(ReportText, MarkdownHasTitleSummaryVerdictsSectionsTablesFiguresAndReproduc
                        "Source: Lu et al. 2019"));
   EXPECT_TRUE(contains(md, "### Method\n\n- 5 seeds\n- depth 1..40\n"));
   EXPECT_TRUE(contains(md, "**Verdict: does not hold**"));
+  EXPECT_TRUE(contains(md,
+                       "**Verdict: holds partly**\n\nVerdict rule: holds when at least 5% of "
+                       "units die at lr 1.0 & 0.1; partly at lr 1.0 alone.\n"));
+  EXPECT_EQ(md.find("Verdict rule:"), md.rfind("Verdict rule:")) << "only where a rule is given";
   EXPECT_TRUE(contains(md, "| lr | dead |\n| ---: | ---: |\n| 0.1 | 2% |\n| 1.0 | 31% |\n"));
   EXPECT_TRUE(contains(md, "![Training loss](figures/loss.svg)"));
   EXPECT_TRUE(contains(md, "[data](data/dead.csv)"));
@@ -235,6 +240,9 @@ TEST(ReportText, HtmlRendersCodeParagraphsListsAndBadges) {
   EXPECT_TRUE(contains(html, "<ul>\n<li>5 seeds</li>\n<li>depth 1..40</li>\n</ul>"));
   EXPECT_TRUE(contains(html, "<span class=\"badge holds-partly\">holds partly</span>"));
   EXPECT_TRUE(contains(html, "<span class=\"badge does-not-hold\">does not hold</span>"));
+  EXPECT_TRUE(contains(html,
+                       "<p class=\"rule\">Verdict rule: holds when at least 5% of units die "
+                       "at lr 1.0 &amp; 0.1; partly at lr 1.0 alone.</p>"));
   EXPECT_TRUE(contains(html, "<a href=\"#dead-relus\">Dead ReLUs</a>"));
   EXPECT_TRUE(contains(html, "<section id=\"dead-relus\">"));
   EXPECT_TRUE(contains(html, "<td class=\"num\">31%</td>"));

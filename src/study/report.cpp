@@ -150,6 +150,7 @@ std::string markdown_section(const Section& section,
   if (!section.method.empty()) out += fmt::format("### Method\n\n{}\n\n", section.method);
   if (!section.finding.empty()) out += fmt::format("### Finding\n\n{}\n\n", section.finding);
   out += fmt::format("**Verdict: {}**\n\n", to_string(section.verdict));
+  if (!section.rule.empty()) out += fmt::format("Verdict rule: {}\n\n", section.rule);
   for (const Table& table : section.tables) out += markdown_table(table);
   for (const Figure& figure : section.figures) out += markdown_figure(figure, missing);
   return out;

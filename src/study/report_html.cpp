@@ -187,6 +187,8 @@ std::string section_html(const Section& section,
   if (!section.method.empty()) out += "<h3>Method</h3>\n" + prose_html(section.method);
   if (!section.finding.empty()) out += "<h3>Finding</h3>\n" + prose_html(section.finding);
   out += "<p class=\"verdict\"><strong>Verdict:</strong> " + badge(section.verdict) + "</p>\n";
+  if (!section.rule.empty())
+    out += "<p class=\"rule\">Verdict rule: " + inline_html(section.rule) + "</p>\n";
   for (const Table& table : section.tables) out += table_html(table);
   for (const Figure& figure : section.figures) out += figure_html(figure, missing);
   return out + "</section>\n";

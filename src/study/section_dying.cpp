@@ -216,9 +216,7 @@ Section dying_section(const Scale& scale, const Results& results, const data::Da
   s.finding = fmt::format(
       "With lr 0.1, {} of ReLU units end dead; with biases at -1, {}. The Leaky ReLU, ELU and GELU "
       "runs that did not diverge end with at most {} dead. Width-2 ReLU nets of the greatest depth "
-      "tried are born dead in {} of initialisations.{} Verdict rule: one point each for ReLU "
-      "ending with at least 5% dead in a regime, every remedy ending below 1%, and width-2 nets "
-      "born dead at least half the time; holds with all three, does not hold with none.",
+      "tried are born dead in {} of initialisations.{}",
       percent(relu_lr), percent(relu_bias), percent(remedy_worst), percent(narrow_deep, 0),
       diverged.empty()
           ? std::string()
@@ -226,6 +224,11 @@ Section dying_section(const Scale& scale, const Results& results, const data::Da
   const bool relu_dies = max_of({relu_lr, relu_bias}) >= 0.05;
   const bool remedies_work = !remedies.empty() && remedy_worst < 0.01;
   const bool born_dead_deep = narrow_deep >= 0.5;
+  s.rule =
+      "one point each for ReLU ending with at least 5% of its units dead in a regime, every "
+      "remedy that did not diverge ending below 1%, and the deepest width-2 ReLU nets born dead "
+      "in at least half of the initialisations; holds with all three, does not hold with none, "
+      "partly otherwise.";
   const int holds = int{relu_dies} + int{remedies_work} + int{born_dead_deep};
   s.verdict = holds == 3   ? Verdict::kHolds
               : holds == 0 ? Verdict::kDoesNotHold

@@ -155,6 +155,9 @@ Section convergence_section(const Scale& scale, const Results& results) {
       "tanh {}, sigmoid {} (\"never\": not within the run). The paper's 6× was for CIFAR-10 with "
       "a deeper net and no momentum; on this easier data set the gap is what the table shows.",
       threshold * 100, relu_epochs, fmt_ratio(tanh_ratio), fmt_ratio(sigmoid_ratio));
+  s.rule =
+      "holds when tanh needs at least 6× ReLU's epochs to the threshold (the paper's figure); "
+      "partly when it needs more than 1.1×; otherwise does not hold.";
   if (std::isnan(tanh_ratio))
     s.verdict = Verdict::kNotMeasured;
   else if (tanh_ratio >= 6.0)
@@ -216,6 +219,9 @@ Section sparsity_section(const Scale& scale, const Results& results) {
   s.finding =
       fmt::format("After training, {} to {} of the ReLU outputs are exactly zero, layer by layer.",
                   percent(lowest), percent(highest));
+  s.rule =
+      "holds when every ReLU layer ends with at least 50% exact zeros; partly when some layer "
+      "does; otherwise does not hold.";
   if (finals.empty())
     s.verdict = Verdict::kNotMeasured;
   else if (lowest >= 0.5)

@@ -51,6 +51,7 @@ struct Section {
   std::string method;   // what was run, how often, on what
   std::string finding;  // the measured answer, with numbers
   Verdict verdict = Verdict::kNotMeasured;
+  std::string rule;  // how the numbers map to the verdict, so a reader sees how close it was
   std::vector<Figure> figures;
   std::vector<Table> tables;
 };
