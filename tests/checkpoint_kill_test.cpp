@@ -8,11 +8,9 @@
 #include <algorithm>
 #include <bit>
 #include <chrono>
-#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -27,18 +25,8 @@ namespace fs = std::filesystem;
 
 using relulab::testing::CommandResult;
 using relulab::testing::run_cli;
-
-// label,f0..f63 rows: three classes, each a different direction plus a deterministic wobble.
-void write_csv(const fs::path& path, int rows, int offset) {
-  std::ofstream out(path);
-  for (int i = offset; i < offset + rows; ++i) {
-    const int label = i % 3;
-    out << label;
-    for (int j = 0; j < 64; ++j)
-      out << ',' << (j % 3 == label ? 1.0 : 0.0) + 0.5 * std::sin(i * 7 + j);
-    out << '\n';
-  }
-}
+using relulab::testing::shell_word;
+using relulab::testing::write_blobs_csv;
 
 // Starts `relulab ARGS...` (no shell, so that the pid is relulab's), output discarded.
 pid_t spawn_cli(const std::vector<std::string>& args) {
@@ -70,8 +58,8 @@ TEST(CheckpointKill, SigkillWhileWritingCheckpointLosesNothing) {
       fs::path(::testing::TempDir()) / ("relulab_checkpoint_kill_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
-  write_csv(dir / "train.csv", 3000, 0);
-  write_csv(dir / "test.csv", 300, 100000);
+  write_blobs_csv(dir / "train.csv", 3000, 0, 64);
+  write_blobs_csv(dir / "test.csv", 300, 100000, 64);
   // A 4.5 MB network and as much momentum: a checkpoint takes milliseconds to write and sync.
   const std::vector<std::string> args = {
       "train",   "--data",        (dir / "train.csv").string() + "," + (dir / "test.csv").string(),
@@ -81,8 +69,8 @@ TEST(CheckpointKill, SigkillWhileWritingCheckpointLosesNothing) {
       "1"};
   auto joined = [&](const fs::path& out) {
     std::string s;
-    for (const std::string& a : args) s += "'" + a + "' ";
-    return s + "--out '" + out.string() + "'";
+    for (const std::string& a : args) s += shell_word(a) + " ";
+    return s + "--out " + shell_word(out);
   };
 
   const CommandResult straight = run_cli(joined(dir / "straight"));

@@ -3,7 +3,6 @@
 // does not fit the data (or is not readable) is an error naming what is wrong, exit code 1.
 #include <unistd.h>
 
-#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -22,26 +21,8 @@ namespace fs = std::filesystem;
 using relulab::testing::CommandResult;
 using relulab::testing::read_file;
 using relulab::testing::run_cli;
-
-// label,f0..f(features-1) rows: three classes (label = i % 3 unless `label` >= 0), each a
-// different direction plus a deterministic wobble.
-void write_csv(const fs::path& path, int rows, int offset, int features = 12, int label = -1) {
-  std::ofstream out(path);
-  for (int i = offset; i < offset + rows; ++i) {
-    const int y = label >= 0 ? label : i % 3;
-    out << y;
-    for (int j = 0; j < features; ++j) out << ',' << (j % 3 == y ? 0.6 : 0.0) + std::sin(i * 7 + j);
-    out << '\n';
-  }
-}
-
-// 'PATH' for the shell (appended, not "'" + path: GCC 12 reports a false -Wrestrict for that).
-std::string shell_word(const fs::path& path) {
-  std::string s(1, '\'');
-  s += path.string();
-  s += '\'';
-  return s;
-}
+using relulab::testing::shell_word;
+using relulab::testing::write_blobs_csv;
 
 class CliCheckpointTest : public ::testing::Test {
  protected:
@@ -50,8 +31,8 @@ class CliCheckpointTest : public ::testing::Test {
         fs::path(::testing::TempDir()) / ("relulab_cli_checkpoint_" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    write_csv(dir_ / "train.csv", 600, 0);
-    write_csv(dir_ / "test.csv", 200, 10000);
+    write_blobs_csv(dir_ / "train.csv", 600, 0);
+    write_blobs_csv(dir_ / "test.csv", 200, 10000);
     data_ = shell_word((dir_ / "train.csv").string() + "," + (dir_ / "test.csv").string());
     trained_ = run_cli("train --model mlp:32-32 --epochs 2 --batch 32 --lr 0.05 --data " + data_ +
                        " --out " + shell_word(dir_ / "trained"));
@@ -121,8 +102,8 @@ TEST_F(CliCheckpointTest, DiagnoseFindsTheUnitsANegativeBiasKilled) {
 }
 
 TEST_F(CliCheckpointTest, DataThatDoesNotFitTheModelIsRuntimeErrorNamingIt) {
-  write_csv(dir_ / "wide.csv", 30, 0, 10);     // 10 features, the model takes 12
-  write_csv(dir_ / "five.csv", 30, 0, 12, 5);  // label 5, the model has 3 classes
+  write_blobs_csv(dir_ / "wide.csv", 30, 0, 10);     // 10 features, the model takes 12
+  write_blobs_csv(dir_ / "five.csv", 30, 0, 12, 5);  // label 5, the model has 3 classes
   const struct {
     const char* file;
     std::vector<std::string> parts;

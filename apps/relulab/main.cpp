@@ -21,6 +21,12 @@ constexpr const char* kExitCodesHelp =
     "Exit codes: 0 success; 1 runtime error (cannot write files, gnuplot missing or failed); "
     "2 usage error (unknown flag or activation, bad parameter value).";
 
+// relulab::closest_name over owned strings.
+std::string_view closest(std::string_view key, const std::vector<std::string>& names) {
+  const std::vector<std::string_view> candidates(names.begin(), names.end());
+  return relulab::closest_name(key, candidates);
+}
+
 // For each --flag on the command line that the chosen subcommand does not have: the closest one.
 void suggest_flags(CLI::App& app, int argc, char** argv) {
   for (CLI::App* command : app.get_subcommands()) {
@@ -28,13 +34,12 @@ void suggest_flags(CLI::App& app, int argc, char** argv) {
     for (const CLI::Option* option : command->get_options()) {
       for (const std::string& name : option->get_lnames()) names.push_back("--" + name);
     }
-    const std::vector<std::string_view> candidates(names.begin(), names.end());
     for (int i = 1; i < argc; ++i) {
       std::string_view arg = argv[i];
       if (!arg.starts_with("--")) continue;
       arg = arg.substr(0, arg.find('='));
       if (std::find(names.begin(), names.end(), arg) != names.end()) continue;
-      const std::string_view best = relulab::closest_name(arg, candidates);
+      const std::string_view best = closest(arg, names);
       if (!best.empty())
         fmt::print(stderr, "relulab {}: unknown flag '{}'; did you mean '{}'?\n",
                    command->get_name(), arg, best);
@@ -48,8 +53,7 @@ void suggest_command(CLI::App& app, int argc, char** argv) {
   std::vector<std::string> names;
   for (const CLI::App* command : app.get_subcommands([](CLI::App*) { return true; }))
     names.push_back(command->get_name());
-  const std::vector<std::string_view> candidates(names.begin(), names.end());
-  const std::string_view best = relulab::closest_name(argv[1], candidates);
+  const std::string_view best = closest(argv[1], names);
   if (!best.empty())
     fmt::print(stderr, "relulab: unknown command '{}'; did you mean '{}'?\n", argv[1], best);
 }
