@@ -112,14 +112,15 @@ Section vanishing_section(const Scale& scale, const Results& results) {
       deepest, deepest_ratio["sigmoid"], deepest_ratio["tanh"], deepest_ratio["relu"],
       percent(deepest_accuracy["sigmoid"]), percent(deepest_accuracy["tanh"]),
       percent(deepest_accuracy["relu"]));
-  const bool sigmoid_vanishes = deepest_ratio["sigmoid"] < 0.01;
-  const bool relu_passes = deepest_ratio["relu"] > 0.1;
-  const bool sigmoid_fails = deepest_accuracy["sigmoid"] < 0.5 * deepest_accuracy["relu"];
+  constexpr double kVanishes = 0.01, kPasses = 0.1, kFails = 0.5;
+  const bool sigmoid_vanishes = deepest_ratio["sigmoid"] < kVanishes;
+  const bool relu_passes = deepest_ratio["relu"] > kPasses;
+  const bool sigmoid_fails = deepest_accuracy["sigmoid"] < kFails * deepest_accuracy["relu"];
   s.rule = fmt::format(
-      "one point each for sigmoid's first-layer gradient below 0.01× its last layer's, ReLU's "
-      "above 0.1×, and sigmoid's final accuracy below half of ReLU's, all at depth {}; holds with "
+      "one point each for sigmoid's first-layer gradient below {}× its last layer's, ReLU's "
+      "above {}×, and sigmoid's final accuracy below {}× ReLU's, all at depth {}; holds with "
       "all three, does not hold with none, partly otherwise.",
-      deepest);
+      kVanishes, kPasses, kFails, deepest);
   const int holds = int{sigmoid_vanishes} + int{relu_passes} + int{sigmoid_fails};
   s.verdict = holds == 3   ? Verdict::kHolds
               : holds == 0 ? Verdict::kDoesNotHold
@@ -198,15 +199,17 @@ Section initialisation_section(const Scale& scale, const Results& results) {
     return s;
   }
   // Partly: Xavier below He on every seed (a gap within the seeds' spread is no evidence).
-  const bool he_trains = final_accuracy["he_normal"] > 0.5;
-  const bool xavier_stalls = final_accuracy["xavier_normal"] < 0.2;
+  constexpr double kTrains = 0.5, kStalls = 0.2;
+  const bool he_trains = final_accuracy["he_normal"] > kTrains;
+  const bool xavier_stalls = final_accuracy["xavier_normal"] < kStalls;
   const bool xavier_worse = max_of(accuracies["xavier_normal"]) < min_of(accuracies["he_normal"]);
   s.finding =
       fmt::format("Final test accuracy (median over seeds): He {}, Xavier {} (10% is chance).",
                   percent(final_accuracy["he_normal"]), percent(final_accuracy["xavier_normal"]));
-  s.rule =
-      "holds when He ends above 50% test accuracy and Xavier below 20%; partly when He ends above "
-      "50% and Xavier below He on every seed; otherwise does not hold.";
+  s.rule = fmt::format(
+      "holds when He ends above {} test accuracy and Xavier below {}; partly when He ends above "
+      "{} and Xavier below He on every seed; otherwise does not hold.",
+      percent(kTrains, 0), percent(kStalls, 0), percent(kTrains, 0));
   s.verdict = he_trains && xavier_stalls  ? Verdict::kHolds
               : he_trains && xavier_worse ? Verdict::kHoldsPartly
                                           : Verdict::kDoesNotHold;

@@ -221,14 +221,16 @@ Section dying_section(const Scale& scale, const Results& results, const data::Da
       diverged.empty()
           ? std::string()
           : fmt::format(" Diverged (NaN loss, training stopped): {}.", fmt::join(diverged, ", ")));
-  const bool relu_dies = max_of({relu_lr, relu_bias}) >= 0.05;
-  const bool remedies_work = !remedies.empty() && remedy_worst < 0.01;
-  const bool born_dead_deep = narrow_deep >= 0.5;
-  s.rule =
-      "one point each for ReLU ending with at least 5% of its units dead in a regime, every "
-      "remedy that did not diverge ending below 1%, and the deepest width-2 ReLU nets born dead "
-      "in at least half of the initialisations; holds with all three, does not hold with none, "
-      "partly otherwise.";
+  constexpr double kDies = 0.05, kRemedy = 0.01, kBornDead = 0.5;
+  const bool relu_dies = max_of({relu_lr, relu_bias}) >= kDies;
+  const bool remedies_work = !remedies.empty() && remedy_worst < kRemedy;
+  const bool born_dead_deep = narrow_deep >= kBornDead;
+  s.rule = fmt::format(
+      "one point each for ReLU ending with at least {} of its units dead in a regime, every "
+      "remedy that did not diverge ending below {}, and the deepest width-2 ReLU nets born dead "
+      "in at least {} of the initialisations; holds with all three, does not hold with none, "
+      "partly otherwise.",
+      percent(kDies, 0), percent(kRemedy, 0), percent(kBornDead, 0));
   const int holds = int{relu_dies} + int{remedies_work} + int{born_dead_deep};
   s.verdict = holds == 3   ? Verdict::kHolds
               : holds == 0 ? Verdict::kDoesNotHold

@@ -111,10 +111,12 @@ Section shapes_section(const fs::path& dir) {
       "gradient by {:.2g}, ReLU by 1.",
       df("relu", 3), df("sigmoid", 3), df("tanh", 3), df("relu", 2), df("sigmoid", 2),
       df("tanh", 2), std::pow(df("sigmoid", 2), 10));
-  s.rule =
+  constexpr double kSaturated = 1e-3;
+  s.rule = fmt::format(
       "holds when ReLU's derivative at x = 10 is exactly 1 and sigmoid's and tanh's are below "
-      "1e-3; otherwise does not hold.";
-  s.verdict = (df("relu", 3) == 1.0 && df("sigmoid", 3) < 1e-3 && df("tanh", 3) < 1e-3)
+      "{:g}; otherwise does not hold.",
+      kSaturated);
+  s.verdict = (df("relu", 3) == 1.0 && df("sigmoid", 3) < kSaturated && df("tanh", 3) < kSaturated)
                   ? Verdict::kHolds
                   : Verdict::kDoesNotHold;
   return s;
@@ -249,11 +251,14 @@ Section cost_section(const Scale& scale, const StudyOptions&, const fs::path& di
       "the "
       "copy bandwidth. Next to the matrix products of a layer, either is small.{}",
       sigmoid_in, sigmoid_out, torch_finding);
-  s.rule =
-      "holds when sigmoid's forward takes at least 3× ReLU's time both in and out of cache; "
-      "partly when only in cache; otherwise does not hold.";
-  s.verdict = sigmoid_in >= 3.0 ? (sigmoid_out >= 3.0 ? Verdict::kHolds : Verdict::kHoldsPartly)
-                                : Verdict::kDoesNotHold;
+  constexpr double kExpensive = 3.0;
+  s.rule = fmt::format(
+      "holds when sigmoid's forward takes at least {}× ReLU's time both in and out of cache; "
+      "partly when only in cache; otherwise does not hold.",
+      kExpensive);
+  s.verdict = sigmoid_in >= kExpensive
+                  ? (sigmoid_out >= kExpensive ? Verdict::kHolds : Verdict::kHoldsPartly)
+                  : Verdict::kDoesNotHold;
   return s;
 }
 

@@ -155,14 +155,16 @@ Section convergence_section(const Scale& scale, const Results& results) {
       "tanh {}, sigmoid {} (\"never\": not within the run). The paper's 6× was for CIFAR-10 with "
       "a deeper net and no momentum; on this easier data set the gap is what the table shows.",
       threshold * 100, relu_epochs, fmt_ratio(tanh_ratio), fmt_ratio(sigmoid_ratio));
-  s.rule =
-      "holds when tanh needs at least 6× ReLU's epochs to the threshold (the paper's figure); "
-      "partly when it needs more than 1.1×; otherwise does not hold.";
+  constexpr double kPaper = 6.0, kSlower = 1.1;
+  s.rule = fmt::format(
+      "holds when tanh needs at least {}× ReLU's epochs to the threshold (the paper's figure); "
+      "partly when it needs more than {}×; otherwise does not hold.",
+      kPaper, kSlower);
   if (std::isnan(tanh_ratio))
     s.verdict = Verdict::kNotMeasured;
-  else if (tanh_ratio >= 6.0)
+  else if (tanh_ratio >= kPaper)
     s.verdict = Verdict::kHolds;
-  else if (tanh_ratio > 1.1)
+  else if (tanh_ratio > kSlower)
     s.verdict = Verdict::kHoldsPartly;
   else
     s.verdict = Verdict::kDoesNotHold;
@@ -219,14 +221,16 @@ Section sparsity_section(const Scale& scale, const Results& results) {
   s.finding =
       fmt::format("After training, {} to {} of the ReLU outputs are exactly zero, layer by layer.",
                   percent(lowest), percent(highest));
-  s.rule =
-      "holds when every ReLU layer ends with at least 50% exact zeros; partly when some layer "
-      "does; otherwise does not hold.";
+  constexpr double kSparse = 0.5;
+  s.rule = fmt::format(
+      "holds when every ReLU layer ends with at least {} exact zeros; partly when some layer "
+      "does; otherwise does not hold.",
+      percent(kSparse, 0));
   if (finals.empty())
     s.verdict = Verdict::kNotMeasured;
-  else if (lowest >= 0.5)
+  else if (lowest >= kSparse)
     s.verdict = Verdict::kHolds;
-  else if (highest >= 0.5)
+  else if (highest >= kSparse)
     s.verdict = Verdict::kHoldsPartly;
   else
     s.verdict = Verdict::kDoesNotHold;
