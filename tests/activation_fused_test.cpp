@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -90,6 +91,37 @@ TEST(FusedBias, NchwEqualsForwardOfTheSum) {
         std::vector<float> in_place = x;
         bias_activation_forward_nchw(spec, s.n, s.c, s.hw, in_place, bias, in_place);
         EXPECT_TRUE(same_bits(in_place, want)) << where << " in place";
+      }
+    }
+  });
+}
+
+// NaN in gives NaN out also when the NaN comes from the bias or from inf + -inf: the clamps of the
+// saturating activations (tanh, sigmoid, hardswish, ...) must not turn the sum's NaN into a limit.
+TEST(FusedBias, NaNFromTheSumGivesNaN) {
+  test::for_each_simd_target([&] {
+    const float inf = std::numeric_limits<float>::infinity();
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    const std::size_t cols = 19;  // a vector body and a tail on every target
+    std::vector<float> x(2 * cols, 1.0f), bias(cols, 0.5f);
+    x[3] = inf, bias[3] = -inf;  // row 0, column 3: inf + -inf
+    bias[11] = nan;              // column 11 of both rows
+    for (const ActivationSpec& spec : test::specs_under_test()) {
+      std::vector<float> rows(x.size()), planes(x.size());
+      bias_activation_forward_rows(spec, 2, cols, x, bias, rows);
+      // The same as NCHW with hw = 1: n = 2, c = cols.
+      bias_activation_forward_nchw(spec, 2, cols, 1, x, bias, planes);
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        const bool nan_sum = std::isnan(x[i] + bias[i % cols]);
+        EXPECT_EQ(std::isnan(rows[i]), nan_sum) << describe(spec) << " rows at " << i;
+        EXPECT_EQ(std::isnan(planes[i]), nan_sum) << describe(spec) << " nchw at " << i;
+      }
+      // One NaN channel of a plane of 19: every element of it.
+      std::vector<float> plane_x(19, 2.0f), two_bias = {0.0f, nan}, out(2 * 19);
+      plane_x.resize(2 * 19, 2.0f);
+      bias_activation_forward_nchw(spec, 1, 2, 19, plane_x, two_bias, out);
+      for (std::size_t i = 0; i < out.size(); ++i) {
+        EXPECT_EQ(std::isnan(out[i]), i >= 19) << describe(spec) << " plane at " << i;
       }
     }
   });

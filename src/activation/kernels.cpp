@@ -23,21 +23,31 @@ using VF = hn::Vec<DF>;
 // this size so every op is evaluated on whole vectors, also in place.
 constexpr std::size_t kMaxLanes = 64;
 
+// body(v), or NaN where v is NaN unless the body is known to return it (kBodyKeepsNaN).
+template <bool kBodyKeepsNaN>
+HWY_INLINE VF Finish(VF v, VF result) {
+  if constexpr (kBodyKeepsNaN) {
+    return result;
+  } else {
+    return KeepNaN(v, result);
+  }
+}
+
 // Applies body(x) -> y over n floats; NaN inputs stay NaN whatever the op does.
-template <class Body>
+template <bool kBodyKeepsNaN, class Body>
 HWY_INLINE void Map1(const float* x, float* y, std::size_t n, const Body& body) {
   const DF d;
   const std::size_t N = hn::Lanes(d);
   std::size_t i = 0;
   for (; i + N <= n; i += N) {
     const VF v = hn::LoadU(d, x + i);
-    hn::StoreU(KeepNaN(v, body(v)), d, y + i);
+    hn::StoreU(Finish<kBodyKeepsNaN>(v, body(v)), d, y + i);
   }
   if (i == n) return;
   HWY_ALIGN float buf[kMaxLanes] = {};
   std::memcpy(buf, x + i, (n - i) * sizeof(float));
   const VF v = hn::Load(d, buf);
-  hn::Store(KeepNaN(v, body(v)), d, buf);
+  hn::Store(Finish<kBodyKeepsNaN>(v, body(v)), d, buf);
   std::memcpy(y + i, buf, (n - i) * sizeof(float));
 }
 
@@ -64,7 +74,8 @@ HWY_INLINE void Map2(const float* a, const float* b, float* out, std::size_t n, 
 void ForwardSpan(const ActivationSpec& spec, const float* x, float* y, std::size_t n) {
   VisitOp(spec, [&](const auto& op) {
     const DF d;
-    Map1(x, y, n, [&](VF v) { return op.Forward(d, v); });
+    Map1<std::remove_cvref_t<decltype(op)>::kForwardKeepsNaN>(
+        x, y, n, [&](VF v) { return op.Forward(d, v); });
   });
 }
 
@@ -86,14 +97,18 @@ void BackwardFromOutputSpan(const ActivationSpec& spec, const float* y, const fl
   });
 }
 
-// y[r, c] = f(x[r, c] + bias[c]) for rows [0, rows).
+// y[r, c] = f(x[r, c] + bias[c]) for rows [0, rows). NaN where the sum is NaN (a NaN bias, or
+// inf + -inf), not only where x is.
 void BiasRowsSpan(const ActivationSpec& spec, std::size_t rows, std::size_t cols, const float* x,
                   const float* bias, float* y) {
   VisitOp(spec, [&](const auto& op) {
+    constexpr bool kKeeps = std::remove_cvref_t<decltype(op)>::kForwardKeepsNaN;
     const DF d;
     for (std::size_t r = 0; r < rows; ++r) {
-      Map2(x + r * cols, bias, y + r * cols, cols,
-           [&](VF v, VF b) { return op.Forward(d, hn::Add(v, b)); });
+      Map2(x + r * cols, bias, y + r * cols, cols, [&](VF v, VF b) {
+        const VF sum = hn::Add(v, b);
+        return Finish<kKeeps>(sum, op.Forward(d, sum));
+      });
     }
   });
 }
@@ -103,10 +118,14 @@ void BiasPlanesSpan(const ActivationSpec& spec, std::size_t first, std::size_t p
                     std::size_t channels, std::size_t hw, const float* x, const float* bias,
                     float* y) {
   VisitOp(spec, [&](const auto& op) {
+    constexpr bool kKeeps = std::remove_cvref_t<decltype(op)>::kForwardKeepsNaN;
     const DF d;
     for (std::size_t p = first; p < first + planes; ++p) {
       const VF b = hn::Set(d, bias[p % channels]);
-      Map1(x + p * hw, y + p * hw, hw, [&](VF v) { return op.Forward(d, hn::Add(v, b)); });
+      Map1<true>(x + p * hw, y + p * hw, hw, [&](VF v) {  // NaN checked on the sum
+        const VF sum = hn::Add(v, b);
+        return Finish<kKeeps>(sum, op.Forward(d, sum));
+      });
     }
   });
 }
@@ -124,8 +143,8 @@ void PReluChannels(std::size_t outer, std::size_t channels, std::size_t inner, s
     for (std::size_t o = 0; o < outer; ++o) {
       const std::size_t base = (o * channels + c) * inner;
       if (dy == nullptr) {
-        Map1(x + base, out + base, inner,
-             [&](VF v) { return hn::IfThenElse(hn::Gt(v, hn::Zero(d)), v, hn::Mul(v, a)); });
+        Map1<true>(x + base, out + base, inner,  // v > 0 ? v : v a keeps NaN
+                   [&](VF v) { return hn::IfThenElse(hn::Gt(v, hn::Zero(d)), v, hn::Mul(v, a)); });
         continue;
       }
       VF sum = hn::Zero(d);
