@@ -11,14 +11,22 @@ and tanh backward only from the output, so those have no "backward" entry).
 Each timing is the median over repetitions, each repetition calling the op until it has run for
 min_time seconds. Bytes counted as in bench/throughput.hpp: forward 8 B per element, backward 12.
 
+With --device cuda the same ops run on the GPU at bench/cuda_activation_bench.cpp's sizes
+(2^20, 2^24, 2^26, 2^28 floats; --quick: 2^20 and 2^24), timed with torch.cuda.synchronize()
+around each repetition, threads recorded as 0. Debian's python3-torch is CPU-only: this needs a
+CUDA build of PyTorch, and exits with status 1 where torch.cuda.is_available() is false.
+
 Usage: /usr/bin/python3 bench/torch_activations.py --out torch.json [--quick] [--filter REGEX]
+           [--device cpu|cuda]
 (Debian's python3-torch is installed for /usr/bin/python3.)
 """
 import argparse
 import json
+import os
 import platform
 import re
 import statistics
+import sys
 import time
 
 import torch
@@ -135,23 +143,28 @@ TORCH_OPS = {
 }
 
 
-def median_seconds(call, repetitions, min_time):
-    """Median seconds per call over repetitions of >= min_time seconds each."""
+def median_seconds(call, repetitions, min_time, sync=lambda: None):
+    """Median seconds per call over repetitions of >= min_time seconds each; sync() waits for the
+    device (a GPU runs the calls asynchronously)."""
     call()
     calls = 1
     while True:
+        sync()
         start = time.perf_counter()
         for _ in range(calls):
             call()
+        sync()
         elapsed = time.perf_counter() - start
         if elapsed >= min_time:
             break
         calls = max(calls * 2, int(calls * min_time / max(elapsed, 1e-9) * 1.2))
     seconds = [elapsed / calls]
     for _ in range(repetitions - 1):
+        sync()
         start = time.perf_counter()
         for _ in range(calls):
             call()
+        sync()
         seconds.append((time.perf_counter() - start) / calls)
     return statistics.median(seconds)
 
@@ -167,20 +180,22 @@ def cpu_model():
     return platform.processor()
 
 
-def measure_shape(log2n, threads, pattern, repetitions, min_time):
+def measure_shape(log2n, threads, pattern, repetitions, min_time, device="cpu"):
     """Times every op of TORCH_OPS (and a copy) on 2^log2n floats; returns the result records."""
-    torch.set_num_threads(threads)
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    if device == "cpu":
+        torch.set_num_threads(threads)
     n = 1 << log2n
-    x = torch.empty(n).uniform_(-8.0, 8.0)
-    dy = torch.empty(n).uniform_(-1.0, 1.0)
-    y, dx = torch.empty(n), torch.empty(n)
+    x = torch.empty(n, device=device).uniform_(-8.0, 8.0)
+    dy = torch.empty(n, device=device).uniform_(-1.0, 1.0)
+    y, dx = torch.empty(n, device=device), torch.empty(n, device=device)
     suffix = f"log2n:{log2n}/threads:{threads}"
     results = []
 
     def measure(pass_name, kernel, bytes_per_element, call):
         if not pattern.search(f"{pass_name}/{kernel}/{suffix}"):
             return
-        seconds = median_seconds(call, repetitions, min_time)
+        seconds = median_seconds(call, repetitions, min_time, sync)
         results.append({
             "impl": "pytorch", "pass": pass_name, "kernel": kernel, "log2n": log2n,
             "threads": threads, "seconds": seconds, "gelem_per_s": n / seconds * 1e-9,
@@ -203,29 +218,45 @@ def measure_shape(log2n, threads, pattern, repetitions, min_time):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", required=True, help="JSON file to write")
-    parser.add_argument("--quick", action="store_true", help="2^14 and 2^18 only, 3 repetitions")
+    parser.add_argument("--quick", action="store_true", help="the two smallest sizes only")
     parser.add_argument("--filter", default="", help="regex on 'pass/activation/log2n:N/threads:T'")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     args = parser.parse_args()
 
-    sizes = [14, 18] if args.quick else [14, 18, 22, 26]
-    repetitions, min_time = (3, 0.01) if args.quick else (REPETITIONS, MIN_TIME)
     pattern = re.compile(args.filter)
     torch.manual_seed(42)
     results = []
-    for threads in (1, 2):
+    if args.device == "cuda":
+        if not torch.cuda.is_available():
+            print("torch_activations.py: this PyTorch has no usable CUDA device "
+                  f"(torch {torch.__version__}, built with CUDA {torch.version.cuda})",
+                  file=sys.stderr)
+            return 1
+        sizes = [20, 24] if args.quick else [20, 24, 26, 28]
+        repetitions, min_time = (5, 0.005) if args.quick else (11, 0.005)
         for log2n in sizes:
-            results += measure_shape(log2n, threads, pattern, repetitions, min_time)
-
-    context = {
-        "torch": torch.__version__,
-        "parallel": torch.__config__.parallel_info().splitlines()[-1].strip(),
-        "cpu": cpu_model(),
-        "repetitions": repetitions,
-        "min_time": min_time,
-    }
-    with open(args.out, "w") as f:
+            results += measure_shape(log2n, 0, pattern, repetitions, min_time, "cuda")
+        context = {"torch": torch.__version__, "cuda": torch.version.cuda,
+                   "device": torch.cuda.get_device_name(), "repetitions": repetitions,
+                   "min_time": min_time}
+    else:
+        sizes = [14, 18] if args.quick else [14, 18, 22, 26]
+        repetitions, min_time = (3, 0.01) if args.quick else (REPETITIONS, MIN_TIME)
+        for threads in (1, 2):
+            for log2n in sizes:
+                results += measure_shape(log2n, threads, pattern, repetitions, min_time)
+        context = {
+            "torch": torch.__version__,
+            "parallel": torch.__config__.parallel_info().splitlines()[-1].strip(),
+            "cpu": cpu_model(),
+            "repetitions": repetitions,
+            "min_time": min_time,
+        }
+    with open(args.out + ".tmp", "w") as f:
         json.dump({"context": context, "results": results}, f, indent=1)
+    os.replace(args.out + ".tmp", args.out)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,51 +1,29 @@
-// Accuracy of the SIMD kernels against the long-double reference, on every SIMD target that is
-// compiled in and that this CPU runs: AVX3, AVX2, SSE4, SSSE3 and the fallback, which is EMU128,
-// or SCALAR where Highway marks EMU128 broken (GCC < 12.3, GCC bug 106322).
-//
-// Points (sweep_points, ~1.05e7): a uniform grid and uniform random points on [-100, 100], every
-// 1024th float of [-128, 128] (all binades down to the denormals), the 2^17 floats on each side of
-// the kinks and thresholds -3, -1.5, 0, 3, 5, 6 and 20, every 4096th float beyond +-128 up to
-// +-FLT_MAX, and the specials +-0, denormals, +-FLT_MIN, +-FLT_MAX, +-inf and NaNs.
-//
-// Metric, per point, with ref the long-double reference value:
-//   NaN ref: the kernel must return NaN; ref beyond the float range: the kernel must return the
-//   infinity it rounds to; otherwise err = |fast - ref| / max(ulp(ref), 2^-24 * scale) must be
-//   within the stated bound B, except that where |ref| < 1e-30 an absolute error <= 1e-37 is also
-//   accepted (the printed max ULP covers |ref| >= 1e-30 only). scale = 0 (plain ULPs) except
-//   where the result crosses zero inside a sum of terms of size ~scale, so that the float result
-//   near the zero can be no better than the rounding of those terms: the derivatives of gelu,
-//   gelu_tanh, silu and mish (f' = g(x) + x g'(x), |f'| <= ~1.2: scale 1), and selu's
-//   backward_from_output (y + scale * alpha with the float constant 1.7581: scale 2).
-// Derivatives are measured with dy = 1 (dy scales dx exactly up to one rounding; the gradient
-// test covers general dy). backward_from_output is measured at y = the reference output rounded
-// to float, against reference_derivative_from_output(y).
-#include <algorithm>
-#include <array>
-#include <cfloat>
-#include <cmath>
+// Accuracy against the long-double reference (points, bounds and metric: accuracy_sweep.hpp) of
+//   - the SIMD kernels on every target that is compiled in and that this CPU runs: AVX3, AVX2,
+//     SSE4, SSSE3 and the fallback, which is EMU128, or SCALAR where Highway marks EMU128 broken
+//     (GCC < 12.3, GCC bug 106322);
+//   - "cuda-math": the per-element functions of the CUDA kernels (the reference formulas in
+//     double, rounded once to float: formula::*_in_double) compiled for the host, so that the math
+//     of src/cuda/ is checked on every machine; the CUDA test checks the device build of it.
+#include <cstddef>
 #include <cstdint>
-#include <cstring>
-#include <iomanip>
 #include <iostream>
-#include <limits>
-#include <random>
 #include <span>
-#include <sstream>
-#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "accuracy_sweep.hpp"
+#include "activation/formulas.hpp"
 #include "activation_specs.hpp"
 #include "hwy/targets.h"
 #include "relulab/activation.hpp"
-#include "relulab/activation_reference.hpp"
-#include "ulp.hpp"
 
 namespace relulab {
 namespace {
 
-using test::float_ulp;
+using test::Implementation;
+using test::Kernel;
 
 #ifdef RELULAB_SANITIZE_BUILD
 // ASan + UBSan run several times slower: 1/4 of the points (~2.6e6, ~15 s), same regions.
@@ -54,240 +32,44 @@ constexpr std::size_t kReduce = 4;
 constexpr std::size_t kReduce = 1;
 #endif
 
-// The stated bounds, in the metric of the file comment; from_output is -1 where the table has no
-// backward_from_output. The transcendental ones are the 4 ULP. The piecewise-linear ones
-// follow from their float operations: each inexact operand (a rounded sum, the constant (1/6)f
-// whose relative error is 2^-25) adds its relative error, and a relative 2^-24 is < 1 ULP; the
-// final rounding adds 0.5. So: slope * x 0.5; (x + 3) (1/6)f 2; x ((x + 3) (1/6)f) 3;
-// (2x + 3) (1/6)f 2; y (1 - y) 1.5 (1 - y is exact for y >= 1/2); (1 - y)(1 + y) 2.5.
-struct Bounds {
-  ActivationSpec spec;
-  double forward;
-  double backward;
-  double from_output;
-  double backward_scale;     // 0, or the magnitude of the terms of f' (see the file comment)
-  double from_output_scale;  // the same for backward_from_output
-};
-
-using A = Activation;
-const std::vector<Bounds>& bounds_table() {
-  static const std::vector<Bounds> table = {
-      // spec                          forward backward from_output scales
-      {{A::kReLU, {}}, 0, 0, 0, 0, 0},
-      {{A::kLeakyReLU, {0.01f, 0}}, 0.5, 0, 0, 0, 0},
-      {{A::kLeakyReLU, {0.2f, 0}}, 0.5, 0, 0, 0, 0},
-      {{A::kPReLU, {0.25f, 0}}, 0, 0, -1, 0, 0},
-      {{A::kPReLU, {0.1f, 0}}, 0.5, 0, -1, 0, 0},
-      {{A::kReLU6, {}}, 0, 0, 0, 0, 0},
-      {{A::kELU, {1.0f, 0}}, 4, 4, 4, 0, 0},
-      {{A::kELU, {0.5f, 0}}, 4, 4, 4, 0, 0},
-      {{A::kSELU, {}}, 4, 4, 4, 0, 2},
-      {{A::kCELU, {1.0f, 0}}, 4, 4, 4, 0, 0},
-      {{A::kCELU, {2.0f, 0}}, 4, 4, 4, 0, 0},
-      {{A::kGELU, {}}, 4, 4, -1, 1, 0},
-      {{A::kGELUTanh, {}}, 4, 4, -1, 1, 0},
-      {{A::kSiLU, {}}, 4, 4, -1, 1, 0},
-      {{A::kMish, {}}, 4, 4, -1, 1, 0},
-      {{A::kSoftplus, {1.0f, 20.0f}}, 4, 4, -1, 0, 0},
-      {{A::kSoftplus, {2.0f, 10.0f}}, 4, 4, -1, 0, 0},
-      {{A::kHardSigmoid, {}}, 2, 0.5, -1, 0, 0},
-      {{A::kHardSwish, {}}, 3, 2, -1, 0, 0},
-      {{A::kSigmoid, {}}, 4, 4, 1.5, 0, 0},
-      {{A::kTanh, {}}, 4, 4, 2.5, 0, 0},
-  };
-  return table;
+void run_cpu_kernel(Kernel k, const ActivationSpec& spec, std::span<const float> in,
+                    std::span<const float> dy, std::span<float> out) {
+  if (k == Kernel::kForward) activation_forward(spec, in, out);
+  if (k == Kernel::kBackward) activation_backward(spec, in, dy, out);
+  if (k == Kernel::kFromOutput) activation_backward_from_output(spec, in, dy, out);
 }
 
-const Bounds* find_bounds(const ActivationSpec& spec) {
-  for (const Bounds& b : bounds_table()) {
-    if (b.spec.kind == spec.kind && b.spec.params == spec.params) return &b;
-  }
-  return nullptr;
-}
-
-// Appends the floats with bit patterns first, first + stride, ... (count of them), and their
-// negatives.
-void add_bit_patterns(std::vector<float>& out, std::uint32_t first, std::uint32_t stride,
-                      std::size_t count) {
-  for (std::size_t i = 0; i < count; ++i) {
-    const std::uint32_t bits = first + static_cast<std::uint32_t>(i) * stride;
-    float v;
-    std::memcpy(&v, &bits, sizeof v);
-    out.push_back(v);
-    out.push_back(-v);
-  }
-}
-
-std::uint32_t bits_of(float v) {
-  std::uint32_t b;
-  std::memcpy(&b, &v, sizeof b);
-  return b;
-}
-
-std::vector<float> sweep_points() {
-  std::vector<float> x;
-  const std::size_t grid = 4'000'000 / kReduce;
-  for (std::size_t i = 0; i < grid; ++i) {
-    x.push_back(static_cast<float>(-100.0 + 200.0 * static_cast<double>(i) / (grid - 1)));
-  }
-  std::mt19937_64 rng(20240611);
-  std::uniform_real_distribution<double> uniform(-100.0, 100.0);
-  for (std::size_t i = 0; i < 2'000'000 / kReduce; ++i) {
-    x.push_back(static_cast<float>(uniform(rng)));
-  }
-  // Every (1024 * kReduce)-th float of [0, 128], both signs: all binades near 0.
-  const std::uint32_t stride = 1024 * static_cast<std::uint32_t>(kReduce);
-  add_bit_patterns(x, 0, stride, bits_of(128.0f) / stride);
-  // Beyond 128 up to FLT_MAX.
-  const std::uint32_t wide = 4 * stride;
-  add_bit_patterns(x, bits_of(128.0f), wide, (bits_of(FLT_MAX) - bits_of(128.0f)) / wide + 1);
-  // Consecutive floats around each kink or threshold (softplus: beta x = threshold at 20 and 5).
-  const std::size_t side = (std::size_t{1} << 17) / kReduce;
-  for (const float kink : {-3.0f, -1.5f, 0.0f, 3.0f, 5.0f, 6.0f, 20.0f}) {
-    float up = kink, down = kink;
-    for (std::size_t i = 0; i < side; ++i) {
-      x.push_back(up = std::nextafter(up, INFINITY));
-      x.push_back(down = std::nextafter(down, -INFINITY));
-    }
-    x.push_back(kink);
-  }
-  const float inf = std::numeric_limits<float>::infinity();
-  const float nan = std::numeric_limits<float>::quiet_NaN();
-  float nan_payload;
-  const std::uint32_t payload_bits = 0xffc01234u;  // negative quiet NaN with a payload
-  std::memcpy(&nan_payload, &payload_bits, sizeof nan_payload);
-  for (const float v :
-       {0.0f, -0.0f, FLT_TRUE_MIN, -FLT_TRUE_MIN, FLT_MIN, -FLT_MIN, FLT_MIN - FLT_TRUE_MIN,
-        FLT_MAX, -FLT_MAX, inf, -inf, nan, nan_payload, 1e4f, -1e4f, 1e30f, -1e30f}) {
-    x.push_back(v);
-  }
-  return x;
-}
-
-enum class Kernel { kForward, kBackward, kFromOutput };
-constexpr const char* kKernelNames[] = {"forward", "backward", "backward_from_output"};
-
-// The reference at one point, prepared so that comparing a kernel result costs a few flops
-// (double keeps 29 bits more than float: far below the ULPs measured). unit > 0: the error is
-// |fast - value| / unit; unit < 0: |ref| < 1e-30, the same with -unit, and an absolute error
-// <= 1e-37 also passes; unit == 0: value is NaN or +-inf and the kernel must return exactly that.
-// 16 bytes, so that a chunk of them stays in cache across the targets.
-struct Expected {
-  double value;
-  float unit;
-};
-
-constexpr double kTinyValue = 1e-30;
-constexpr double kTinyAbsoluteError = 1e-37;
-
-Expected expect(long double ref, double floor) {
-  if (std::isnan(ref) || std::isinf(static_cast<float>(ref))) {
-    return {static_cast<double>(static_cast<float>(ref)), 0.0f};
-  }
-  const double value = static_cast<double>(ref);
-  const auto unit = static_cast<float>(std::fmax(float_ulp(value), floor));  // a power of 2
-  return {value, std::fabs(value) < kTinyValue ? -unit : unit};
-}
-
-struct Worst {
-  double error = 0;
-  float x = 0;
-  float fast = 0;
-  double ref = 0;
-  void update(double e, float at, float got, double want) {
-    if (e > error || std::isnan(e)) *this = {std::isnan(e) ? INFINITY : e, at, got, want};
-  }
-};
-
-struct Stats {
-  Worst ulp;      // points with |ref| >= 1e-30
-  Worst tiny;     // absolute error where |ref| < 1e-30 and the ULP error is above the bound
-  Worst special;  // error = 1 where a NaN or infinity was not matched
-  void merge(const Stats& o) {
-    ulp.update(o.ulp.error, o.ulp.x, o.ulp.fast, o.ulp.ref);
-    tiny.update(o.tiny.error, o.tiny.x, o.tiny.fast, o.tiny.ref);
-    special.update(o.special.error, o.special.x, o.special.fast, o.special.ref);
-  }
-};
-
-void compare(std::span<const float> x, std::span<const float> fast, std::span<const Expected> want,
-             double bound, Stats& stats) {
-#pragma omp parallel
-  {
-    Stats local;
-#pragma omp for schedule(static) nowait
-    for (std::size_t i = 0; i < x.size(); ++i) {
-      const Expected& w = want[i];
-      const float f = fast[i];
-      const double abs_error = std::fabs(static_cast<double>(f) - w.value);
-      if (w.unit > 0) {
-        local.ulp.update(abs_error / w.unit, x[i], f, w.value);
-      } else if (w.unit < 0) {
-        if (!(abs_error <= -bound * w.unit)) local.tiny.update(abs_error, x[i], f, w.value);
-      } else {
-        const bool ok = std::isnan(w.value) ? std::isnan(f) : f == w.value;
-        if (!ok) local.special.update(1.0, x[i], f, w.value);
-      }
-    }
-#pragma omp critical
-    stats.merge(local);
-  }
-}
-
-// One spec over all points and targets: stats[target][kernel].
-using SpecStats = std::vector<std::array<Stats, 3>>;
-
-SpecStats sweep(const ActivationSpec& spec, const Bounds& bounds, std::span<const float> points,
-                const std::vector<std::int64_t>& targets) {
-  SpecStats stats(targets.size());
-  const bool from_output = activation_info(spec.kind).backward_from_output;
-  const double backward_floor = std::ldexp(bounds.backward_scale, -24);
-  const double from_output_floor = std::ldexp(bounds.from_output_scale, -24);
-  // Chunks small enough that the expected values stay in cache while every target is compared.
-  constexpr std::size_t kChunk = std::size_t{1} << 16;
-  std::vector<Expected> want_f(kChunk), want_d(kChunk), want_o(kChunk);
-  std::vector<float> y_ref(kChunk), ones(kChunk, 1.0f), fast(kChunk);
-  for (std::size_t begin = 0; begin < points.size(); begin += kChunk) {
-    const std::size_t n = std::min(kChunk, points.size() - begin);
-    const std::span<const float> x = points.subspan(begin, n);
-    const std::span<float> y(y_ref.data(), n), out(fast.data(), n);
-    const std::span<const float> dy(ones.data(), n);
-#pragma omp parallel for schedule(dynamic, 4096)
-    for (std::size_t i = 0; i < n; ++i) {
-      const long double f = reference_forward(spec, x[i]);
-      want_f[i] = expect(f, 0.0);
-      want_d[i] = expect(reference_derivative(spec, x[i]), backward_floor);
-      y[i] = static_cast<float>(f);
-      if (from_output) {
-        want_o[i] = expect(reference_derivative_from_output(spec, y[i]), from_output_floor);
-      }
-    }
-    for (std::size_t t = 0; t < targets.size(); ++t) {
-      hwy::SetSupportedTargetsForTest(targets[t]);
-      activation_forward(spec, x, out);
-      compare(x, out, std::span(want_f).first(n), bounds.forward, stats[t][0]);
-      activation_backward(spec, x, dy, out);
-      compare(x, out, std::span(want_d).first(n), bounds.backward, stats[t][1]);
-      if (from_output) {
-        activation_backward_from_output(spec, y, dy, out);
-        compare(y, out, std::span(want_o).first(n), bounds.from_output, stats[t][2]);
-      }
+void run_cuda_math_on_host(Kernel k, const ActivationSpec& spec, std::span<const float> in,
+                           std::span<const float> dy, std::span<float> out) {
+  const auto [a, b] = spec.params;
+#pragma omp parallel for schedule(static)
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (k == Kernel::kForward) out[i] = formula::forward_in_double(spec.kind, in[i], a, b);
+    if (k == Kernel::kBackward) out[i] = formula::backward_in_double(spec.kind, in[i], dy[i], a, b);
+    if (k == Kernel::kFromOutput) {
+      out[i] = formula::backward_from_output_in_double(spec.kind, in[i], dy[i], a);
     }
   }
-  hwy::SetSupportedTargetsForTest(0);
-  return stats;
 }
 
-std::string describe_worst(const Worst& w) {
-  std::ostringstream s;
-  s << std::setprecision(9) << "input " << w.x << " (" << std::hexfloat << w.x << std::defaultfloat
-    << "), fast = " << w.fast << ", reference = " << std::setprecision(17) << w.ref;
-  return s.str();
+std::vector<Implementation> implementations() {
+  std::vector<Implementation> list;
+  for (const std::int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    list.push_back({hwy::TargetName(target),
+                    [target](Kernel k, const ActivationSpec& spec, std::span<const float> in,
+                             std::span<const float> dy, std::span<float> out) {
+                      hwy::SetSupportedTargetsForTest(target);
+                      run_cpu_kernel(k, spec, in, dy, out);
+                      hwy::SetSupportedTargetsForTest(0);
+                    }});
+  }
+  list.push_back({"cuda-math", run_cuda_math_on_host});
+  return list;
 }
 
 TEST(ActivationAccuracy, BoundsTableCoversEverySpecUnderTest) {
   for (const ActivationSpec& spec : test::specs_under_test()) {
-    const Bounds* b = find_bounds(spec);
+    const test::Bounds* b = test::find_bounds(spec);
     ASSERT_NE(b, nullptr) << describe(spec) << " has no stated bound";
     EXPECT_EQ(b->from_output >= 0, activation_info(spec.kind).backward_from_output)
         << describe(spec) << ": from_output bound disagrees with the table";
@@ -295,38 +77,18 @@ TEST(ActivationAccuracy, BoundsTableCoversEverySpecUnderTest) {
 }
 
 TEST(ActivationAccuracy, EveryKernelWithinItsBoundOnEveryTarget) {
-  const std::vector<std::int64_t> targets = hwy::SupportedAndGeneratedTargets();
-  ASSERT_FALSE(targets.empty());
-  const std::vector<float> points = sweep_points();
+  const std::vector<Implementation> impls = implementations();
+  ASSERT_GE(impls.size(), 2u);
+  const std::vector<float> points = test::sweep_points(kReduce);
   ASSERT_GE(points.size(), 10'000'000u / kReduce);
-  std::cout << points.size() << " points per activation; targets:";
-  for (const std::int64_t t : targets) std::cout << ' ' << hwy::TargetName(t);
-  std::cout << "\nmax error (ULP, see the metric in activation_accuracy_test.cpp)\n";
-
+  std::cout << points.size() << " points per activation; implementations:";
+  for (const Implementation& impl : impls) std::cout << ' ' << impl.name;
+  std::cout << "\nmax error (ULP, see the metric in accuracy_sweep.hpp)\n";
   for (const ActivationSpec& spec : test::specs_under_test()) {
-    const Bounds* bounds = find_bounds(spec);
+    const test::Bounds* bounds = test::find_bounds(spec);
     ASSERT_NE(bounds, nullptr) << describe(spec);
-    const SpecStats stats = sweep(spec, *bounds, points, targets);
-    const double bound[3] = {bounds->forward, bounds->backward, bounds->from_output};
-    for (int k = 0; k < 3; ++k) {
-      if (k == 2 && !activation_info(spec.kind).backward_from_output) continue;
-      std::cout << std::left << std::setw(34) << describe(spec) << std::setw(22) << kKernelNames[k]
-                << std::right << " bound " << std::setw(4) << bound[k];
-      for (std::size_t t = 0; t < targets.size(); ++t) {
-        const Stats& s = stats[t][k];
-        std::cout << "  " << hwy::TargetName(targets[t]) << ' ' << std::fixed
-                  << std::setprecision(3) << s.ulp.error << std::defaultfloat;
-        const std::string where =
-            describe(spec) + ' ' + kKernelNames[k] + " on " + hwy::TargetName(targets[t]) + ": ";
-        EXPECT_LE(s.ulp.error, bound[k]) << where << describe_worst(s.ulp);
-        EXPECT_LE(s.tiny.error, kTinyAbsoluteError) << where << describe_worst(s.tiny);
-        EXPECT_EQ(s.special.error, 0.0)
-            << where << "NaN or infinity not matched at " << describe_worst(s.special);
-      }
-      std::cout << '\n';
-    }
+    test::expect_within_bounds(spec, *bounds, impls, test::sweep(spec, *bounds, points, impls));
   }
-  hwy::SetSupportedTargetsForTest(0);
 }
 
 // The sweep above relies on SetSupportedTargetsForTest steering the library's dispatch.
