@@ -41,7 +41,7 @@ void run_cpu_kernel(Kernel k, const ActivationSpec& spec, std::span<const float>
 
 void run_cuda_math_on_host(Kernel k, const ActivationSpec& spec, std::span<const float> in,
                            std::span<const float> dy, std::span<float> out) {
-  const auto [a, b] = spec.params;
+  const float a = spec.params[0], b = spec.params[1];
 #pragma omp parallel for schedule(static)
   for (std::size_t i = 0; i < in.size(); ++i) {
     if (k == Kernel::kForward) out[i] = formula::forward_in_double(spec.kind, in[i], a, b);
