@@ -52,21 +52,18 @@ HWY_INLINE void TwoSum(V a, V b, V& s, V& e) {
   e = hn::Add(hn::Sub(a, hn::Sub(s, bb)), hn::Sub(b, bb));
 }
 
-// exp(x) for x <= 0; below -104 (and at -inf) 0. Leaner than hn::Exp, which must cover the
-// whole float range: with x <= 0 the scale 2^n is one shift and one multiply.
-//   n = round(x / ln 2), read from the low mantissa bits of t = x log2(e) + (1.5 * 2^23 + 151);
-//   r = x - n ln 2 (Cody-Waite, two FMAs), |r| <= ln(2) / 2;
-//   e^r = 1 + r + r^2 P(r), Highway's degree-5 P (1 ULP);
-//   e^x = e^r * 2^(n + 24) * 2^-24, where 2^(n + 24) is normal for n >= -150 and the last
-//   product rounds once into the subnormal range.
+// x = n ln 2 + r for x <= 0, n = round(x / ln 2) <= 0, |r| <= ln(2) / 2, and expm1(r):
+//   n is read from the low mantissa bits of t = x log2(e) + (1.5 * 2^23 + 151), so that t's bits
+//   shifted into the exponent field are 2^(n + 24);
+//   r = x - n ln 2 (Cody-Waite, two FMAs, exact);
+//   expm1(r) = r + r^2 P(r), Highway's degree-5 P of Exp (1 ULP).
+// x must be clamped to [-104, 0] by the caller.
 template <class D, class V>
-HWY_INLINE V ExpNonPositive(D d, V x) {
-  const hn::RebindToSigned<D> di;
-  const V xc = hn::Max(hn::Min(x, hn::Zero(d)), hn::Set(d, -104.0f));
+HWY_INLINE void ExpReduced(D d, V x, V& t, V& expm1_r) {
   const V shift = hn::Set(d, 12583063.0f);  // 1.5 * 2^23 + 127 + 24
-  const V t = hn::MulAdd(xc, hn::Set(d, 1.44269504088896341f), shift);
+  t = hn::MulAdd(x, hn::Set(d, 1.44269504088896341f), shift);
   const V n = hn::Sub(t, shift);
-  V r = hn::MulAdd(n, hn::Set(d, -0.693145751953125f), xc);
+  V r = hn::MulAdd(n, hn::Set(d, -0.693145751953125f), x);
   r = hn::MulAdd(n, hn::Set(d, -1.428606765330187045e-6f), r);
   const V r2 = hn::Mul(r, r);
   const V r4 = hn::Mul(r2, r2);
@@ -76,9 +73,26 @@ HWY_INLINE V ExpNonPositive(D d, V x) {
   const V p45 = hn::MulAdd(hn::Set(d, 0.000198527617612853646278381f), r,
                            hn::Set(d, 0.00139304355252534151077271f));
   const V p = hn::MulAdd(p45, r4, hn::MulAdd(p23, r2, p01));
-  const V er = hn::Add(hn::MulAdd(p, r2, r), hn::Set(d, 1.0f));
-  const V scale = hn::BitCast(d, hn::ShiftLeft<23>(hn::BitCast(di, t)));  // 2^(n + 24)
-  return hn::Mul(hn::Mul(er, scale), hn::Set(d, 5.9604644775390625e-8f));
+  expm1_r = hn::MulAdd(p, r2, r);
+}
+
+// 2^(n + 24) from ExpReduced's t: normal for n >= -150.
+template <class D, class V>
+HWY_INLINE V ScaleFromReduced(D d, V t) {
+  const hn::RebindToSigned<D> di;
+  return hn::BitCast(d, hn::ShiftLeft<23>(hn::BitCast(di, t)));
+}
+
+// exp(x) for x <= 0; below -104 (and at -inf) 0. Leaner than hn::Exp, which must cover the
+// whole float range: with x <= 0 the scale 2^n is one shift and one multiply.
+//   e^x = (1 + expm1(r)) * 2^(n + 24) * 2^-24: the last product rounds once into the subnormal
+//   range.
+template <class D, class V>
+HWY_INLINE V ExpNonPositive(D d, V x) {
+  V t, expm1_r;
+  ExpReduced(d, hn::Max(hn::Min(x, hn::Zero(d)), hn::Set(d, -104.0f)), t, expm1_r);
+  const V er = hn::Add(expm1_r, hn::Set(d, 1.0f));
+  return hn::Mul(hn::Mul(er, ScaleFromReduced(d, t)), hn::Set(d, 5.9604644775390625e-8f));
 }
 
 // The two pieces of the logistic function that every sigmoid-like op needs, with no overflow:
@@ -96,10 +110,15 @@ HWY_INLINE V SigmoidFromParts(D d, V x, V e, V r) {
   return hn::IfThenElse(hn::Ge(x, hn::Zero(d)), r, hn::Mul(e, r));
 }
 
-// expm1(x) for x <= 0 (-inf gives -1). 4 ULP per Highway.
+// expm1(x) for x <= 0 (-inf gives -1): expm1(x) = 2^n expm1(r) + (2^n - 1), one FMA, where
+// 2^n - 1 is exact for n >= -24 and rounds to -1 below, as expm1(x) does from x = -17.4 on (the
+// clamp at -30 keeps 2^n normal). About 1 ULP; hn::Expm1 (4 ULP) costs an Exp and a Log.
 template <class D, class V>
 HWY_INLINE V Expm1NonPositive(D d, V x) {
-  return hn::Expm1(d, hn::Max(hn::Min(x, hn::Zero(d)), hn::Set(d, -104.0f)));
+  V t, expm1_r;
+  ExpReduced(d, hn::Max(hn::Min(x, hn::Zero(d)), hn::Set(d, -30.0f)), t, expm1_r);
+  const V scale = hn::Mul(ScaleFromReduced(d, t), hn::Set(d, 5.9604644775390625e-8f));  // 2^n
+  return hn::MulAdd(scale, expm1_r, hn::Sub(scale, hn::Set(d, 1.0f)));
 }
 
 }  // namespace relulab::HWY_NAMESPACE
