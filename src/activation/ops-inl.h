@@ -265,7 +265,7 @@ struct SoftplusOp {
   HWY_INLINE V Forward(D d, V x) const {
     // log1p(exp(z)) = max(z, 0) + log1p(exp(-|z|)): no overflow whatever the threshold.
     const V z = hn::Mul(x, hn::Set(d, beta));
-    const V log_term = hn::Log1p(d, ExpNonPositive(d, hn::Neg(hn::Abs(z))));
+    const V log_term = Log1pUnit(d, ExpNonPositive(d, hn::Neg(hn::Abs(z))));
     const V soft = hn::Mul(hn::Add(hn::Max(z, hn::Zero(d)), log_term), hn::Set(d, inv_beta));
     return hn::IfThenElse(hn::Gt(z, hn::Set(d, threshold)), x, soft);
   }
