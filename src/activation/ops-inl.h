@@ -225,38 +225,44 @@ struct SiluOp {
   }
 };
 
-// Mish: x tanh(softplus(x)). With e = exp(x) and n = e (e + 2):
-//   tanh(log(1 + e)) = n / (n + 2), and
-//   f' = n / (n + 2) + 4 x e (1 + e) / (n + 2)^2.
-// Backward: above x = 20, tanh(softplus(x)) = 1 in float and f' = 1; e is clamped there so n stays
-// finite.
+// Mish: x tanh(softplus(x)). With e = exp(-|x|) <= 1, so that every exp argument is
+// non-positive (the lean exp, no overflow), and for x <= 0 (e = exp(x)):
+//   tanh(log(1 + e)) = A / B, A = e (e + 2), B = A + 2,
+//   f' = A / B + 4 x e (1 + e) / B^2;
+// for x > 0 the same, multiplied through by exp(-2x) = e^2:
+//   A = 1 + 2e, B = A + 2e^2, f' = A / B + 4 x e^2 (1 + e) / B^2.
+// Below x = -200 both are below the smallest float: 0 (also for x = -inf, where x * 0 is NaN).
 struct MishOp {
   static constexpr bool kFromOutput = false;
   static constexpr bool kForwardKeepsNaN = false;
   explicit MishOp(const ActivationSpec&) {}
-  // Forward with e = exp(-|x|) <= 1 (the lean exp, no clamp at 20): n / (n + 2) for x <= 0 and,
-  // multiplied through by e^2 = exp(-2x), (1 + 2e) / (1 + 2e + 2e^2) for x > 0.
   template <class D, class V>
-  HWY_INLINE V Forward(D d, V x) const {
-    const V e = ExpNonPositive(d, hn::Neg(hn::Abs(x)));
+  HWY_INLINE void Parts(D d, V x, V& e, V& a, V& b) const {
+    e = ExpNonPositive(d, hn::Neg(hn::Abs(x)));
     const V two = hn::Set(d, 2.0f);
     const auto positive = hn::Gt(x, hn::Zero(d));
-    const V num =
-        hn::IfThenElse(positive, hn::MulAdd(two, e, hn::Set(d, 1.0f)), hn::Mul(e, hn::Add(e, two)));
-    const V den = hn::Add(num, hn::IfThenElse(positive, hn::Mul(two, hn::Mul(e, e)), two));
-    const V f = hn::Mul(x, hn::Div(num, den));
+    a = hn::IfThenElse(positive, hn::MulAdd(two, e, hn::Set(d, 1.0f)), hn::Mul(e, hn::Add(e, two)));
+    b = hn::Add(a, hn::IfThenElse(positive, hn::Mul(two, hn::Mul(e, e)), two));
+  }
+  template <class D, class V>
+  HWY_INLINE V Forward(D d, V x) const {
+    V e, a, b;
+    Parts(d, x, e, a, b);
+    const V f = hn::Mul(x, hn::Div(a, b));
     return hn::IfThenZeroElse(hn::Lt(x, hn::Set(d, -200.0f)), f);
   }
   template <class D, class V>
   HWY_INLINE V Backward(D d, V x, V dy) const {
-    const V xc = hn::Max(hn::Min(x, hn::Set(d, 20.0f)), hn::Set(d, -104.0f));
-    const V e = hn::Exp(d, xc);
-    const V n = hn::Mul(e, hn::Add(e, hn::Set(d, 2.0f)));
-    const V q = hn::Div(hn::Set(d, 1.0f), hn::Add(n, hn::Set(d, 2.0f)));
-    const V second =
-        hn::Mul(hn::Mul(hn::Set(d, 4.0f), xc), hn::Mul(hn::MulAdd(e, e, e), hn::Mul(q, q)));
-    const V dfdx = hn::MulAdd(n, q, second);
-    return hn::Mul(dy, hn::IfThenElse(hn::Gt(x, hn::Set(d, 20.0f)), hn::Set(d, 1.0f), dfdx));
+    V e, a, b;
+    Parts(d, x, e, a, b);
+    const V q = hn::Div(hn::Set(d, 1.0f), b);
+    // e (1 + e), times e again for x > 0; inf * 0 cannot occur: x = +-inf gives e = 0 and the
+    // clamp keeps 4x finite.
+    const V g = hn::MulAdd(e, e, e);
+    const V weight = hn::IfThenElse(hn::Gt(x, hn::Zero(d)), hn::Mul(g, e), g);
+    const V xc = hn::Max(hn::Min(x, hn::Set(d, 1e30f)), hn::Set(d, -1e30f));
+    const V second = hn::Mul(hn::Mul(hn::Set(d, 4.0f), xc), hn::Mul(weight, hn::Mul(q, q)));
+    return hn::Mul(dy, hn::MulAdd(a, q, second));
   }
 };
 
