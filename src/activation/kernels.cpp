@@ -51,15 +51,16 @@ HWY_INLINE void Map1(const float* x, float* y, std::size_t n, const Body& body) 
   std::memcpy(y + i, buf, (n - i) * sizeof(float));
 }
 
-// Applies body(a, b) -> out over n floats; NaN in a stays NaN.
-template <class Body>
+// Applies body(a, b) -> out over n floats; NaN in a stays NaN (unless kBodyKeepsNaN: the body
+// handles NaN itself).
+template <bool kBodyKeepsNaN, class Body>
 HWY_INLINE void Map2(const float* a, const float* b, float* out, std::size_t n, const Body& body) {
   const DF d;
   const std::size_t N = hn::Lanes(d);
   std::size_t i = 0;
   for (; i + N <= n; i += N) {
     const VF va = hn::LoadU(d, a + i);
-    hn::StoreU(KeepNaN(va, body(va, hn::LoadU(d, b + i))), d, out + i);
+    hn::StoreU(Finish<kBodyKeepsNaN>(va, body(va, hn::LoadU(d, b + i))), d, out + i);
   }
   if (i == n) return;
   HWY_ALIGN float buf_a[kMaxLanes] = {};
@@ -67,7 +68,7 @@ HWY_INLINE void Map2(const float* a, const float* b, float* out, std::size_t n, 
   std::memcpy(buf_a, a + i, (n - i) * sizeof(float));
   std::memcpy(buf_b, b + i, (n - i) * sizeof(float));
   const VF va = hn::Load(d, buf_a);
-  hn::Store(KeepNaN(va, body(va, hn::Load(d, buf_b))), d, buf_a);
+  hn::Store(Finish<kBodyKeepsNaN>(va, body(va, hn::Load(d, buf_b))), d, buf_a);
   std::memcpy(out + i, buf_a, (n - i) * sizeof(float));
 }
 
@@ -83,7 +84,7 @@ void BackwardSpan(const ActivationSpec& spec, const float* x, const float* dy, f
                   std::size_t n) {
   VisitOp(spec, [&](const auto& op) {
     const DF d;
-    Map2(x, dy, dx, n, [&](VF vx, VF vdy) { return op.Backward(d, vx, vdy); });
+    Map2<false>(x, dy, dx, n, [&](VF vx, VF vdy) { return op.Backward(d, vx, vdy); });
   });
 }
 
@@ -92,7 +93,7 @@ void BackwardFromOutputSpan(const ActivationSpec& spec, const float* y, const fl
   VisitOp(spec, [&](const auto& op) {
     if constexpr (std::remove_cvref_t<decltype(op)>::kFromOutput) {
       const DF d;
-      Map2(y, dy, dx, n, [&](VF vy, VF vdy) { return op.BackwardFromOutput(d, vy, vdy); });
+      Map2<false>(y, dy, dx, n, [&](VF vy, VF vdy) { return op.BackwardFromOutput(d, vy, vdy); });
     }
   });
 }
@@ -105,7 +106,7 @@ void BiasRowsSpan(const ActivationSpec& spec, std::size_t rows, std::size_t cols
     constexpr bool kKeeps = std::remove_cvref_t<decltype(op)>::kForwardKeepsNaN;
     const DF d;
     for (std::size_t r = 0; r < rows; ++r) {
-      Map2(x + r * cols, bias, y + r * cols, cols, [&](VF v, VF b) {
+      Map2<true>(x + r * cols, bias, y + r * cols, cols, [&](VF v, VF b) {  // NaN: on the sum
         const VF sum = hn::Add(v, b);
         return Finish<kKeeps>(sum, op.Forward(d, sum));
       });
@@ -157,8 +158,9 @@ void PReluChannels(std::size_t outer, std::size_t channels, std::size_t inner, s
       float plane_sum = hn::GetLane(hn::SumOfLanes(d, sum));
       for (; i < inner; ++i) plane_sum += dy[base + i] * (x[base + i] > 0 ? 0.0f : x[base + i]);
       slope_grad += plane_sum;
-      Map2(x + base, dy + base, out + base, inner,
-           [&](VF v, VF g) { return hn::IfThenElse(hn::Gt(v, hn::Zero(d)), g, hn::Mul(g, a)); });
+      Map2<false>(x + base, dy + base, out + base, inner, [&](VF v, VF g) {
+        return hn::IfThenElse(hn::Gt(v, hn::Zero(d)), g, hn::Mul(g, a));
+      });
     }
     if (dslope != nullptr) dslope[c] = static_cast<float>(slope_grad);
   }
