@@ -210,10 +210,6 @@ void bias_forward(const ActivationSpec& spec, std::size_t n, std::size_t inner,
   check_launch("relulab::cuda bias + activation kernel launch");
 }
 
-void require(bool ok, const char* what) {
-  if (!ok) throw std::invalid_argument(what);
-}
-
 }  // namespace
 
 void activation_forward(const ActivationSpec& spec, std::span<const float> x, std::span<float> y,

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
 
 #include "cuda/check.hpp"
 
@@ -47,6 +48,11 @@ __device__ inline std::size_t grid_index() {
 }
 __device__ inline std::size_t grid_stride() {
   return static_cast<std::size_t>(gridDim.x) * blockDim.x;
+}
+
+// The argument checks: std::invalid_argument(what) unless ok, before any CUDA call.
+inline void require(bool ok, const char* what) {
+  if (!ok) throw std::invalid_argument(what);
 }
 
 // Raises the launch's error, if any (a bad configuration, no device), as CudaError.

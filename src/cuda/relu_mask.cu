@@ -80,10 +80,6 @@ __global__ void backward_floats(const std::uint8_t* mask, const float* dy, float
   }
 }
 
-void require(bool ok, const char* what) {
-  if (!ok) throw std::invalid_argument(what);
-}
-
 }  // namespace
 
 void relu_forward_mask(std::span<const float> x, std::span<float> y, std::span<std::uint8_t> mask,
