@@ -50,9 +50,6 @@ inline constexpr float kMillsB[6] = {1.9978248f,  2.1490023f,  1.111699f,
                                      0.33271188f, 0.05756636f, 0.0047461744f};
 inline constexpr float kMillsA[5] = {1.5940336f, 0.9886858f, 0.3238798f, 0.057532854f,
                                      0.0047469954f};
-// exp(s / 2) - 1 ~= s P(s) for s in [-ln 2, ln 2]; max error 3.7e-9 relative to exp(s / 2).
-inline constexpr float kHalfExpm1[6] = {0.5f,          0.12499998f,    0.020833135f,
-                                        0.0026043034f, 0.00026157184f, 2.1556209e-05f};
 // Near 0, where Phi(-t) is just below 1/2 and its ULP the finest: Phi(-t) = 1/2 - t S(t^2) for
 // t < 0.5, S of degree 4, max relative error 2.8e-8 (the rounding of S(0) = 1 / sqrt(2 pi)).
 inline constexpr float kCenterMax = 0.5f;

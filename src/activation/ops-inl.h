@@ -132,10 +132,11 @@ struct ExponentialLinearOp {
   }
 };
 
-// GELU (exact): x Phi(x); the normal CDF with relative accuracy in the tail is in gaussian-inl.h.
+// GELU (exact): x Phi(x); the normal CDF with relative accuracy in the tail is in gaussian-inl.h,
+// whose functions return NaN for NaN themselves.
 struct GeluOp {
   static constexpr bool kFromOutput = false;
-  static constexpr bool kForwardKeepsNaN = false;
+  static constexpr bool kForwardKeepsNaN = true;
   explicit GeluOp(const ActivationSpec&) {}
   template <class D, class V>
   HWY_INLINE V Forward(D d, V x) const {
@@ -147,9 +148,11 @@ struct GeluOp {
   }
 };
 
-// GELU, tanh approximation: x (1 + tanh(u)) / 2 = x sigmoid(w), w = 2u = k1 x + k3 x^3.
-// For x << 0 the result is ~x exp(w) and an absolute error in w becomes a relative error in f, so w
-// is carried as a double-float (w_hi + w_lo); exp(w) = exp(w_hi) (1 + w_lo).
+// GELU, tanh approximation: x (1 + tanh(u)) / 2 = x sigmoid(w), w = 2u = x q, q = k1 + k3 x^2 > 0.
+// For x << 0 the result is ~x exp(w) and an absolute error in w becomes a relative error in f, so
+// q is carried as a double-float (q + q_lo) and -|w| = -|x| q enters the exp's reduction exactly:
+// r = (-|x| q - n ln2_hi) + (-|x| q)_lo + (-|x| q_lo) - n ln2_lo, the first term exact (TwoProd's
+// high part minus an exact multiple of ln2_hi: Sterbenz). Then e = exp(-|w|), r = 1 / (1 + e).
 // f' = sigmoid(w) + x sigmoid(w) sigmoid(-w) (k1 + 3 k3 x^2).
 struct GeluTanhOp {
   static constexpr bool kFromOutput = false;
@@ -160,45 +163,46 @@ struct GeluTanhOp {
   static constexpr float kK1Lo = static_cast<float>(1.59576912160573071175 - double{kK1Hi});
   static constexpr float kK3Hi = 0.0713548162726008080f;
   static constexpr float kK3Lo = static_cast<float>(0.0713548162726008080 - double{kK3Hi});
+  // |x| is clamped to 10.5, where w = -99.4 keeps the exp's 2^n normal (n >= -150): beyond it,
+  // |f| and |f'| are below 1e-40 for x < 0 (both are set to their limit 0 there), sigmoid(w)
+  // rounds to 1 for x > 0 and the derivative's second term is below 1e-40.
+  static constexpr float kClamp = 10.5f;
 
-  // Beyond |x| = 11, sigmoid(w) is 1, or exp(w) < 1e-48, and the derivative's second term is
-  // negligible; the clamp keeps x * e * ... finite for |x| = inf.
+  // e = exp(-|w|), r = 1 / (1 + e), x2 = min(|x|, kClamp)^2 rounded.
   template <class D, class V>
-  HWY_INLINE void Parts(D d, V x, V& e, V& r, V& w_hi) const {
-    const V xc = hn::Min(hn::Max(x, hn::Set(d, -11.0f)), hn::Set(d, 11.0f));
-    V x2, x2_lo;
-    TwoProd(d, xc, xc, x2, x2_lo);
+  HWY_INLINE void Parts(D d, V x, V& e, V& r, V& x2) const {
+    const V xa = hn::Max(NegAbs(d, x), hn::Set(d, -kClamp));
+    V x2_lo;
+    TwoProd(d, xa, xa, x2, x2_lo);
     V t, t_lo;  // k3 x^2
     TwoProd(d, hn::Set(d, kK3Hi), x2, t, t_lo);
     t_lo = hn::MulAdd(hn::Set(d, kK3Hi), x2_lo, hn::MulAdd(hn::Set(d, kK3Lo), x2, t_lo));
-    V p, p_lo;  // k1 + k3 x^2
-    TwoSum(hn::Set(d, kK1Hi), t, p, p_lo);
-    p_lo = hn::Add(p_lo, hn::Add(t_lo, hn::Set(d, kK1Lo)));
-    V w_lo;
-    TwoProd(d, xc, p, w_hi, w_lo);
-    w_lo = hn::MulAdd(xc, p_lo, w_lo);
-    // exp(-|w|) = exp(-|w_hi|) * (1 -+ w_lo)
-    LogisticParts(d, w_hi, e, r);
-    const V correction = hn::IfThenElse(hn::Lt(w_hi, hn::Zero(d)), w_lo, hn::Neg(w_lo));
-    e = hn::MulAdd(e, correction, e);
+    V q, q_lo;
+    TwoSum(hn::Set(d, kK1Hi), t, q, q_lo);
+    q_lo = hn::Add(q_lo, hn::Add(t_lo, hn::Set(d, kK1Lo)));
+    V w, w_lo;  // -|w| = w + w_lo + xa q_lo
+    TwoProd(d, xa, q, w, w_lo);
+    const V shift = ExpRoundShift(d, w);
+    const V rem = hn::Add(ExpRemainder(d, w, shift), hn::MulAdd(xa, q_lo, w_lo));
+    e = ExpFromRemainder(d, shift, rem);
     r = hn::Div(hn::Set(d, 1.0f), hn::Add(hn::Set(d, 1.0f), e));
   }
   template <class D, class V>
   HWY_INLINE V Forward(D d, V x) const {
-    V e, r, w;
-    Parts(d, x, e, r, w);
-    const V f = hn::Mul(x, SigmoidFromParts(d, w, e, r));
-    return hn::IfThenZeroElse(hn::Lt(x, hn::Set(d, -11.0f)), f);  // x = -inf: 0, not -inf * 0
+    V e, r, x2;
+    Parts(d, x, e, r, x2);
+    const V f = hn::Mul(x, SigmoidFromParts(d, x, e, r));
+    return hn::IfThenZeroElse(hn::Lt(x, hn::Set(d, -kClamp)), f);  // x = -inf: 0, not -inf * e
   }
   template <class D, class V>
   HWY_INLINE V Backward(D d, V x, V dy) const {
-    V e, r, w;
-    Parts(d, x, e, r, w);
-    const V xc = hn::Min(hn::Max(x, hn::Set(d, -11.0f)), hn::Set(d, 11.0f));
-    const V dw = hn::MulAdd(hn::Set(d, 3.0f * kK3Hi), hn::Mul(xc, xc), hn::Set(d, kK1Hi));
+    V e, r, x2;
+    Parts(d, x, e, r, x2);
+    const V xc = hn::Min(hn::Max(x, hn::Set(d, -kClamp)), hn::Set(d, kClamp));
+    const V dw = hn::MulAdd(hn::Set(d, 3.0f * kK3Hi), x2, hn::Set(d, kK1Hi));
     const V dfdx =
-        hn::MulAdd(hn::Mul(xc, hn::Mul(e, hn::Mul(r, r))), dw, SigmoidFromParts(d, w, e, r));
-    return hn::Mul(dy, dfdx);
+        hn::MulAdd(hn::Mul(xc, hn::Mul(e, hn::Mul(r, r))), dw, SigmoidFromParts(d, x, e, r));
+    return hn::Mul(dy, hn::IfThenZeroElse(hn::Lt(x, hn::Set(d, -kClamp)), dfdx));  // the limit
   }
 };
 
@@ -238,7 +242,7 @@ struct MishOp {
   explicit MishOp(const ActivationSpec&) {}
   template <class D, class V>
   HWY_INLINE void Parts(D d, V x, V& e, V& a, V& b) const {
-    e = ExpNonPositive(d, hn::Neg(hn::Abs(x)));
+    e = ExpNegAbs(d, x);
     const V two = hn::Set(d, 2.0f);
     const auto positive = hn::Gt(x, hn::Zero(d));
     a = hn::IfThenElse(positive, hn::MulAdd(two, e, hn::Set(d, 1.0f)), hn::Mul(e, hn::Add(e, two)));
@@ -278,7 +282,7 @@ struct SoftplusOp {
   HWY_INLINE V Forward(D d, V x) const {
     // log1p(exp(z)) = max(z, 0) + log1p(exp(-|z|)): no overflow whatever the threshold.
     const V z = hn::Mul(x, hn::Set(d, beta));
-    const V log_term = Log1pUnit(d, ExpNonPositive(d, hn::Neg(hn::Abs(z))));
+    const V log_term = Log1pUnit(d, ExpNegAbs(d, z));
     const V soft = hn::Mul(hn::Add(hn::Max(z, hn::Zero(d)), log_term), hn::Set(d, inv_beta));
     return hn::IfThenElse(hn::Gt(z, hn::Set(d, threshold)), x, soft);
   }
@@ -348,7 +352,7 @@ struct SigmoidOp {
   template <class D, class V>
   HWY_INLINE V Backward(D d, V x, V dy) const {
     // e / (1 + e)^2 with one division and (1 + e)^2 = fma(e, e + 2, 1) rounded once.
-    const V e = ExpNonPositive(d, hn::Neg(hn::Abs(x)));
+    const V e = ExpNegAbs(d, x);
     const V q2 = hn::MulAdd(e, hn::Add(e, hn::Set(d, 2.0f)), hn::Set(d, 1.0f));
     return hn::Mul(dy, hn::Div(e, q2));
   }
@@ -369,13 +373,12 @@ struct TanhOp {
   // overflow for large (expm1 clamps at -30, where u = -1). hn::Tanh costs an Exp and a Log.
   template <class D, class V>
   HWY_INLINE V Forward(D d, V x) const {
-    const V ax = hn::Abs(x);
-    const V u = Expm1NonPositive(d, hn::Neg(hn::Add(ax, ax)));
+    const V u = Expm1NonPositive(d, NegAbs(d, hn::Add(x, x)));
     return hn::CopySign(hn::Div(hn::Neg(u), hn::Add(u, hn::Set(d, 2.0f))), x);
   }
   template <class D, class V>
   HWY_INLINE V Backward(D d, V x, V dy) const {
-    const V e = ExpNonPositive(d, hn::Neg(hn::Abs(hn::Add(x, x))));
+    const V e = ExpNegAbs(d, hn::Add(x, x));
     const V q2 = hn::MulAdd(e, hn::Add(e, hn::Set(d, 2.0f)), hn::Set(d, 1.0f));
     return hn::Mul(dy, hn::Div(hn::Mul(hn::Set(d, 4.0f), e), q2));
   }

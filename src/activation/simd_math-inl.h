@@ -52,47 +52,100 @@ HWY_INLINE void TwoSum(V a, V b, V& s, V& e) {
   e = hn::Add(hn::Sub(a, hn::Sub(s, bb)), hn::Sub(b, bb));
 }
 
-// x = n ln 2 + r for x <= 0, n = round(x / ln 2) <= 0, |r| <= ln(2) / 2, and expm1(r):
-//   n is read from the low mantissa bits of t = x log2(e) + (1.5 * 2^23 + 151), so that t's bits
-//   shifted into the exponent field are 2^(n + 24);
-//   r = x - n ln 2 (Cody-Waite, two FMAs, exact);
-//   expm1(r) = r + r^2 P(r), Highway's degree-5 P of Exp (1 ULP).
-// x must be clamped to [-104, 0] by the caller.
+// -|x|: x with its sign bit set (one OR, where Neg(Abs(x)) takes two).
 template <class D, class V>
-HWY_INLINE void ExpReduced(D d, V x, V& t, V& expm1_r) {
-  const V shift = hn::Set(d, 12583063.0f);  // 1.5 * 2^23 + 127 + 24
-  t = hn::MulAdd(x, hn::Set(d, 1.44269504088896341f), shift);
-  const V n = hn::Sub(t, shift);
-  V r = hn::MulAdd(n, hn::Set(d, -0.693145751953125f), x);
-  r = hn::MulAdd(n, hn::Set(d, -1.428606765330187045e-6f), r);
-  const V r2 = hn::Mul(r, r);
-  const V r4 = hn::Mul(r2, r2);
-  const V p01 = hn::MulAdd(hn::Set(d, 0.166666671633720397949219f), r, hn::Set(d, 0.5f));
-  const V p23 = hn::MulAdd(hn::Set(d, 0.00833336077630519866943359f), r,
-                           hn::Set(d, 0.0416664853692054748535156f));
-  const V p45 = hn::MulAdd(hn::Set(d, 0.000198527617612853646278381f), r,
-                           hn::Set(d, 0.00139304355252534151077271f));
-  const V p = hn::MulAdd(p45, r4, hn::MulAdd(p23, r2, p01));
-  expm1_r = hn::MulAdd(p, r2, r);
+HWY_INLINE V NegAbs(D d, V x) {
+  return hn::Or(x, hn::Set(d, -0.0f));
 }
 
-// 2^(n + 24) from ExpReduced's t: normal for n >= -150.
+// exp(x) for x in [-104, 0] (the caller clamps) in three steps, so that an op whose argument is a
+// double-float can add its low part into r:
+//   t = x log2(e) + (1.5 * 2^23 + 151) rounds n = round(x / ln 2) into t's low mantissa bits,
+//   so that t's bits shifted into the exponent field are 2^(n + 24) (ExpRoundShift);
+//   r = x - n ln 2, |r| <= ln(2) / 2, Cody-Waite with ln 2 = ln2_hi + ln2_lo: n ln2_hi is exact
+//   (ln2_hi has 16 significant bits) and x - n ln2_hi is exact by Sterbenz (ExpRemainder);
+//   e^x = (2^-24 exp(r)) 2^(n + 24), exp(r) a polynomial of degree 6 (ExpFromRemainder).
+inline constexpr float kExpShift = 12583063.0f;  // 1.5 * 2^23 + 127 + 24
+
 template <class D, class V>
-HWY_INLINE V ScaleFromReduced(D d, V t) {
+HWY_INLINE V ExpRoundShift(D d, V x, float shift = kExpShift) {
+  return hn::MulAdd(x, hn::Set(d, 1.44269504088896341f), hn::Set(d, shift));
+}
+
+template <class D, class V>
+HWY_INLINE V ExpRemainder(D d, V x, V t, float shift = kExpShift) {
+  const V n = hn::Sub(t, hn::Set(d, shift));
+  const V r = hn::MulAdd(n, hn::Set(d, -0.693145751953125f), x);
+  return hn::MulAdd(n, hn::Set(d, -1.428606765330187045e-6f), r);
+}
+
+// exp(s / 2) - 1 ~= s P(s) for s in [-0.71, 0.71] (past ln 2); max error 3.7e-9 relative to
+// exp(s / 2) (fit_exp in scripts/fit_gaussian.py). gaussian-inl.h evaluates it at s = -t^2 - ...;
+// ExpScaledSmall at s = 2r.
+inline constexpr float kHalfExpm1[6] = {0.5f,          0.12499998f,    0.020833135f,
+                                        0.0026043034f, 0.00026157184f, 2.1556209e-05f};
+
+// exp(r) = 1 + r Q(r) for |r| <= 0.355 with Q(r) = 2 P(2r), P = kHalfExpm1, so Q[k] =
+// kHalfExpm1[k] 2^(k + 1): the same rounded coefficients and the same 3.7e-9, and Q(0) = 1
+// exactly. ExpQ returns Q(r) scale (scale a power of two, folded into the coefficients) by Horner's
+// rule: five FMAs, where Estrin's scheme on r + r^2 P(r) took eight. These kernels are bound by the
+// FMA pipes, not by latency.
+template <class D, class V>
+HWY_INLINE V ExpQ(D d, V r, float scale) {
+  V q = hn::MulAdd(hn::Set(d, kHalfExpm1[5] * 64.0f * scale), r,
+                   hn::Set(d, kHalfExpm1[4] * 32.0f * scale));
+  q = hn::MulAdd(q, r, hn::Set(d, kHalfExpm1[3] * 16.0f * scale));
+  q = hn::MulAdd(q, r, hn::Set(d, kHalfExpm1[2] * 8.0f * scale));
+  q = hn::MulAdd(q, r, hn::Set(d, kHalfExpm1[1] * 4.0f * scale));
+  return hn::MulAdd(q, r, hn::Set(d, kHalfExpm1[0] * 2.0f * scale));
+}
+
+// 2^-24 exp(r) = 2^-24 + r (2^-24 Q(r)): 2^-24 keeps the product with ExpRoundShift's
+// 2^(n + 24) to one rounding; no term underflows.
+template <class D, class V>
+HWY_INLINE V ExpScaledSmall(D d, V r) {
+  constexpr float kS = 5.9604644775390625e-8f;  // 2^-24
+  return hn::MulAdd(ExpQ(d, r, kS), r, hn::Set(d, kS));
+}
+
+// expm1(r) = r Q(r): relative accuracy near r = 0 (the fit's error vanishes there with P(0) = 1/2).
+template <class D, class V>
+HWY_INLINE V Expm1Small(D d, V r) {
+  return hn::Mul(r, ExpQ(d, r, 1.0f));
+}
+
+// 2^(n + 24) from t (2^n with Expm1NonPositive's shift): normal for n >= -150.
+template <class D, class V>
+HWY_INLINE V ScaleFromRoundShift(D d, V t) {
   const hn::RebindToSigned<D> di;
   return hn::BitCast(d, hn::ShiftLeft<23>(hn::BitCast(di, t)));
 }
 
+// e^x = (2^-24 exp(r)) 2^(n + 24): the product rounds once, into the subnormal range where it
+// must.
+template <class D, class V>
+HWY_INLINE V ExpFromRemainder(D d, V t, V r) {
+  return hn::Mul(ExpScaledSmall(d, r), ScaleFromRoundShift(d, t));
+}
+
+// exp(x) for x in [-104, 0].
+template <class D, class V>
+HWY_INLINE V ExpClamped(D d, V x) {
+  const V t = ExpRoundShift(d, x);
+  return ExpFromRemainder(d, t, ExpRemainder(d, x, t));
+}
+
 // exp(x) for x <= 0; below -104 (and at -inf) 0. Leaner than hn::Exp, which must cover the
 // whole float range: with x <= 0 the scale 2^n is one shift and one multiply.
-//   e^x = (1 + expm1(r)) * 2^(n + 24) * 2^-24: the last product rounds once into the subnormal
-//   range.
 template <class D, class V>
 HWY_INLINE V ExpNonPositive(D d, V x) {
-  V t, expm1_r;
-  ExpReduced(d, hn::Max(hn::Min(x, hn::Zero(d)), hn::Set(d, -104.0f)), t, expm1_r);
-  const V er = hn::Add(expm1_r, hn::Set(d, 1.0f));
-  return hn::Mul(hn::Mul(er, ScaleFromReduced(d, t)), hn::Set(d, 5.9604644775390625e-8f));
+  return ExpClamped(d, hn::Max(hn::Min(x, hn::Zero(d)), hn::Set(d, -104.0f)));
+}
+
+// exp(-|x|), the form every sigmoid-like op needs: 0 for |x| > 104.
+template <class D, class V>
+HWY_INLINE V ExpNegAbs(D d, V x) {
+  return ExpClamped(d, hn::Max(NegAbs(d, x), hn::Set(d, -104.0f)));
 }
 
 // log1p(u) for u in [0, 1], as softplus needs for log1p(exp(-|z|)). With y = 1 + u rounded,
@@ -125,7 +178,7 @@ HWY_INLINE V Log1pUnit(D d, V u) {
 // 0.5, product 0.5). Arguments below -104 give e = 0 (exp(-104) is below the smallest float).
 template <class D, class V>
 HWY_INLINE void LogisticParts(D d, V x, V& e, V& r) {
-  e = ExpNonPositive(d, hn::Neg(hn::Abs(x)));
+  e = ExpNegAbs(d, x);
   r = hn::Div(hn::Set(d, 1.0f), hn::Add(hn::Set(d, 1.0f), e));
 }
 
@@ -136,13 +189,16 @@ HWY_INLINE V SigmoidFromParts(D d, V x, V e, V r) {
 
 // expm1(x) for x <= 0 (-inf gives -1): expm1(x) = 2^n expm1(r) + (2^n - 1), one FMA, where
 // 2^n - 1 is exact for n >= -24 and rounds to -1 below, as expm1(x) does from x = -17.4 on (the
-// clamp at -30 keeps 2^n normal). About 1 ULP; hn::Expm1 (4 ULP) costs an Exp and a Log.
+// clamp at -30 keeps 2^n normal, so the shift builds 2^n itself, without the 2^24 offset).
+// About 1 ULP; hn::Expm1 (4 ULP) costs an Exp and a Log.
 template <class D, class V>
 HWY_INLINE V Expm1NonPositive(D d, V x) {
-  V t, expm1_r;
-  ExpReduced(d, hn::Max(hn::Min(x, hn::Zero(d)), hn::Set(d, -30.0f)), t, expm1_r);
-  const V scale = hn::Mul(ScaleFromReduced(d, t), hn::Set(d, 5.9604644775390625e-8f));  // 2^n
-  return hn::MulAdd(scale, expm1_r, hn::Sub(scale, hn::Set(d, 1.0f)));
+  constexpr float kShift = 12583039.0f;  // 1.5 * 2^23 + 127
+  const V xc = hn::Max(hn::Min(x, hn::Zero(d)), hn::Set(d, -30.0f));
+  const V t = ExpRoundShift(d, xc, kShift);
+  const V scale = ScaleFromRoundShift(d, t);  // 2^n
+  return hn::MulAdd(scale, Expm1Small(d, ExpRemainder(d, xc, t, kShift)),
+                    hn::Sub(scale, hn::Set(d, 1.0f)));
 }
 
 }  // namespace relulab::HWY_NAMESPACE
