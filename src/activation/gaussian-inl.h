@@ -67,13 +67,6 @@ HWY_INLINE V Estrin6(D d, V x, V x2, const float (&c)[6]) {
   return hn::MulAdd(x2, hn::MulAdd(x2, c45, c23), c01);
 }
 template <class D, class V>
-HWY_INLINE V Horner5(D d, V x, const float (&c)[5]) {
-  V acc = hn::MulAdd(hn::Set(d, c[4]), x, hn::Set(d, c[3]));
-  acc = hn::MulAdd(acc, x, hn::Set(d, c[2]));
-  acc = hn::MulAdd(acc, x, hn::Set(d, c[1]));
-  return hn::MulAdd(acc, x, hn::Set(d, c[0]));
-}
-template <class D, class V>
 HWY_INLINE V Estrin5(D d, V x, V x2, const float (&c)[5]) {
   const V c01 = hn::MulAdd(hn::Set(d, c[1]), x, hn::Set(d, c[0]));
   const V c23 = hn::MulAdd(hn::Set(d, c[3]), x, hn::Set(d, c[2]));
@@ -108,7 +101,7 @@ HWY_INLINE void NormalTail(D d, V t, V& scale, V& expm1, V& lower) {
   const V mills_b = Estrin6(d, t, w, kMillsB);
   const V mills = hn::Div(mills_b, hn::MulAdd(t, mills_b, Estrin5(d, t, w, kMillsA)));
   const V scaled_mills = hn::Mul(mills, scale);
-  const V center = hn::NegMulAdd(t, Horner5(d, w, kCenterS), hn::Set(d, 0.5f));
+  const V center = hn::NegMulAdd(t, Horner(d, w, kCenterS), hn::Set(d, 0.5f));
   lower = hn::IfThenElse(hn::Lt(t, hn::Set(d, kCenterMax)), center,
                          hn::MulAdd(scaled_mills, expm1, scaled_mills));
 }

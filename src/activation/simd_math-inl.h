@@ -8,6 +8,10 @@
 #define RELULAB_SIMD_MATH_INL_H_
 #endif
 
+#include <array>
+#include <cstddef>
+#include <iterator>
+
 #include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
 
@@ -85,33 +89,41 @@ HWY_INLINE V ExpRemainder(D d, V x, V t, float shift = kExpShift) {
 inline constexpr float kHalfExpm1[6] = {0.5f,          0.12499998f,    0.020833135f,
                                         0.0026043034f, 0.00026157184f, 2.1556209e-05f};
 
+// c[0] + c[1] x + ... by Horner's rule: size - 1 FMAs. These kernels are bound by the FMA pipes,
+// not by latency, so Horner beats Estrin (one more multiply, for x^2) wherever x^2 is not at hand.
+template <class D, class V, class Coefficients>
+HWY_INLINE V Horner(D d, V x, const Coefficients& c) {
+  constexpr std::size_t kN = std::size(Coefficients{});
+  V acc = hn::MulAdd(hn::Set(d, c[kN - 1]), x, hn::Set(d, c[kN - 2]));
+  for (std::size_t k = kN - 2; k-- > 0;) acc = hn::MulAdd(acc, x, hn::Set(d, c[k]));
+  return acc;
+}
+
 // exp(r) = 1 + r Q(r) for |r| <= 0.355 with Q(r) = 2 P(2r), P = kHalfExpm1, so Q[k] =
 // kHalfExpm1[k] 2^(k + 1): the same rounded coefficients and the same 3.7e-9, and Q(0) = 1
-// exactly. ExpQ returns Q(r) scale (scale a power of two, folded into the coefficients) by Horner's
-// rule: five FMAs, where Estrin's scheme on r + r^2 P(r) took eight. These kernels are bound by the
-// FMA pipes, not by latency.
-template <class D, class V>
-HWY_INLINE V ExpQ(D d, V r, float scale) {
-  V q = hn::MulAdd(hn::Set(d, kHalfExpm1[5] * 64.0f * scale), r,
-                   hn::Set(d, kHalfExpm1[4] * 32.0f * scale));
-  q = hn::MulAdd(q, r, hn::Set(d, kHalfExpm1[3] * 16.0f * scale));
-  q = hn::MulAdd(q, r, hn::Set(d, kHalfExpm1[2] * 8.0f * scale));
-  q = hn::MulAdd(q, r, hn::Set(d, kHalfExpm1[1] * 4.0f * scale));
-  return hn::MulAdd(q, r, hn::Set(d, kHalfExpm1[0] * 2.0f * scale));
+// exactly. Five FMAs, where Estrin's scheme on r + r^2 P(r) took eight. The table is scaled by a
+// power of two so that it can also give 2^-24 Q.
+constexpr std::array<float, 6> ExpQ(float scale) {
+  std::array<float, 6> q{};
+  float power = 2.0f * scale;
+  for (std::size_t k = 0; k < q.size(); ++k, power *= 2.0f) q[k] = kHalfExpm1[k] * power;
+  return q;
 }
+inline constexpr float kTwoToMinus24 = 5.9604644775390625e-8f;
+inline constexpr std::array<float, 6> kExpQ = ExpQ(1.0f);
+inline constexpr std::array<float, 6> kExpQ24 = ExpQ(kTwoToMinus24);
 
 // 2^-24 exp(r) = 2^-24 + r (2^-24 Q(r)): 2^-24 keeps the product with ExpRoundShift's
 // 2^(n + 24) to one rounding; no term underflows.
 template <class D, class V>
 HWY_INLINE V ExpScaledSmall(D d, V r) {
-  constexpr float kS = 5.9604644775390625e-8f;  // 2^-24
-  return hn::MulAdd(ExpQ(d, r, kS), r, hn::Set(d, kS));
+  return hn::MulAdd(Horner(d, r, kExpQ24), r, hn::Set(d, kTwoToMinus24));
 }
 
 // expm1(r) = r Q(r): relative accuracy near r = 0 (the fit's error vanishes there with P(0) = 1/2).
 template <class D, class V>
 HWY_INLINE V Expm1Small(D d, V r) {
-  return hn::Mul(r, ExpQ(d, r, 1.0f));
+  return hn::Mul(r, Horner(d, r, kExpQ));
 }
 
 // 2^(n + 24) from t (2^n with Expm1NonPositive's shift): normal for n >= -150.
