@@ -84,16 +84,19 @@ void BackwardSpan(const ActivationSpec& spec, const float* x, const float* dy, f
                   std::size_t n) {
   VisitOp(spec, [&](const auto& op) {
     const DF d;
-    Map2<false>(x, dy, dx, n, [&](VF vx, VF vdy) { return op.Backward(d, vx, vdy); });
+    Map2<std::remove_cvref_t<decltype(op)>::kBackwardKeepsNaN>(
+        x, dy, dx, n, [&](VF vx, VF vdy) { return op.Backward(d, vx, vdy); });
   });
 }
 
 void BackwardFromOutputSpan(const ActivationSpec& spec, const float* y, const float* dy, float* dx,
                             std::size_t n) {
   VisitOp(spec, [&](const auto& op) {
-    if constexpr (std::remove_cvref_t<decltype(op)>::kFromOutput) {
+    using Op = std::remove_cvref_t<decltype(op)>;
+    if constexpr (Op::kFromOutput) {
       const DF d;
-      Map2<false>(y, dy, dx, n, [&](VF vy, VF vdy) { return op.BackwardFromOutput(d, vy, vdy); });
+      Map2<Op::kBackwardKeepsNaN>(y, dy, dx, n,
+                                  [&](VF vy, VF vdy) { return op.BackwardFromOutput(d, vy, vdy); });
     }
   });
 }
