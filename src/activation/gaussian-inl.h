@@ -1,6 +1,7 @@
-// The standard normal CDF Phi, density phi and exact GELU x Phi(x) with its derivative, in float
-// SIMD (Highway, compiled once per target). Unlike Phi = (1 + erf(x / sqrt 2)) / 2, every result
-// keeps RELATIVE accuracy in the lower tail, where gelu(x) is tiny but not zero (x down to -13).
+// The exact GELU x Phi(x) and its derivative from the standard normal CDF Phi and density phi, in
+// float SIMD (Highway, compiled once per target). Unlike Phi = (1 + erf(x / sqrt 2)) / 2, every
+// result keeps RELATIVE accuracy in the lower tail, where gelu(x) is tiny but not zero (x down to
+// -13).
 //
 // With t = |x| (clamped to 14), everything comes from the lower tail and the density:
 //   phi(t) = exp(-t^2 / 2) / sqrt(2 pi),  Phi(-t) = phi(t) M(t),  Phi(t) = 1 - Phi(-t)
@@ -16,8 +17,8 @@
 //   SSE4 / SSSE3 / SCALAR (no FMA):   Phi 3.8 ULP, gelu 4.1 ULP, gelu' 3.3, phi 1.6
 // Below 1e-30 the absolute error is < 2.4e-37 (< 1e-37 below 1e-32: ~1 ULP of 1e-30 is 9e-38).
 // gelu'(x) has a zero at x = -0.7518; its error is measured relative to the size of its terms,
-// max(ulp(gelu'), 2^-24 (Phi(x) + |x| phi(x))). NaN gives NaN; Phi(-inf) = phi(+-inf) = 0,
-// gelu(-inf) = -0, gelu(+inf) = +inf, gelu'(-inf) = 0, gelu'(+inf) = 1.
+// max(ulp(gelu'), 2^-24 (Phi(x) + |x| phi(x))). gelu(-inf) = 0, gelu(+inf) = +inf,
+// gelu'(-inf) = 0, gelu'(+inf) = 1.
 //
 // Coefficients: scripts/fit_gaussian.py (numpy + mpmath): minimax of the relative error (Lawson's
 // iteratively reweighted least squares on Chebyshev nodes; the rational linearised as
@@ -106,46 +107,27 @@ HWY_INLINE void NormalTail(D d, V t, V& scale, V& expm1, V& lower) {
                          hn::MulAdd(scaled_mills, expm1, scaled_mills));
 }
 
-// Phi(x) = Phi(-t) for x < 0, else 1 - Phi(-t) (no cancellation: Phi(-t) <= 1/2); t = |x|.
-template <class D, class V>
-HWY_INLINE V NormalCdf(D d, V x) {
-  const V t = hn::Min(hn::Abs(x), hn::Set(d, kNormalClamp));
-  V scale, expm1, lower;
-  NormalTail(d, t, scale, expm1, lower);
-  return KeepNaN(x,
-                 hn::IfThenElse(hn::Lt(x, hn::Zero(d)), lower, hn::Sub(hn::Set(d, 1.0f), lower)));
-}
-
-// phi(x) = exp(-x^2 / 2) / sqrt(2 pi); exactly 0 for |x| >= 13.19.
-template <class D, class V>
-HWY_INLINE V NormalPdf(D d, V x) {
-  const V t = hn::Min(hn::Abs(x), hn::Set(d, kNormalClamp));
-  V scale, expm1, lower;
-  NormalTail(d, t, scale, expm1, lower);
-  return KeepNaN(x, hn::MulAdd(expm1, scale, scale));
-}
-
-// gelu(x) = x Phi(x) = -t Phi(-t) for x < 0 and x - t Phi(-t) for x >= 0 (one rounding: the
-// error of Phi(-t) is not doubled by 1 - Phi(-t) landing just above 1/2). t = min(|x|, 14) and
-// Phi(-14) = 0 exactly, so -inf gives -0 and +inf gives +inf.
+// gelu(x) = x Phi(x) = max(x, 0) - t Phi(-t) (= -t Phi(-t) for x < 0, x - t Phi(-t) for x >= 0;
+// one rounding: the error of Phi(-t) is not doubled by 1 - Phi(-t) landing just above 1/2).
+// t = min(|x|, 14) and Phi(-14) = 0 exactly, so -inf gives 0 and +inf gives +inf. NaN gives NaN
+// where kClampKeepsNaN (the clamps pass it on; the caller checks elsewhere).
 template <class D, class V>
 HWY_INLINE V GeluExact(D d, V x) {
-  const V t = hn::Min(hn::Abs(x), hn::Set(d, kNormalClamp));
+  const V t = AtMost(d, hn::Abs(x), kNormalClamp);
   V scale, expm1, lower;
   NormalTail(d, t, scale, expm1, lower);
-  return KeepNaN(x, hn::IfThenElse(hn::Lt(x, hn::Zero(d)), hn::NegMulAdd(t, lower, hn::Zero(d)),
-                                   hn::NegMulAdd(t, lower, x)));
+  return hn::NegMulAdd(t, lower, AtLeast(d, x, 0.0f));
 }
 
 // gelu'(x) = Phi(x) + x phi(x). With g = Phi(-t) - t phi(t): gelu'(x) = g for x < 0 and 1 - g
-// for x >= 0 (g = 0 beyond the clamp: 0 at -inf, 1 at +inf).
+// for x >= 0 (g = 0 beyond the clamp: 0 at -inf, 1 at +inf). NaN as GeluExact.
 template <class D, class V>
 HWY_INLINE V GeluExactDerivative(D d, V x) {
-  const V t = hn::Min(hn::Abs(x), hn::Set(d, kNormalClamp));
+  const V t = AtMost(d, hn::Abs(x), kNormalClamp);
   V scale, expm1, lower;
   NormalTail(d, t, scale, expm1, lower);
   const V g = hn::NegMulAdd(t, hn::MulAdd(expm1, scale, scale), lower);
-  return KeepNaN(x, hn::IfThenElse(hn::Lt(x, hn::Zero(d)), g, hn::Sub(hn::Set(d, 1.0f), g)));
+  return hn::IfThenElse(hn::Lt(x, hn::Zero(d)), g, hn::Sub(hn::Set(d, 1.0f), g));
 }
 
 }  // namespace relulab::HWY_NAMESPACE

@@ -147,12 +147,11 @@ struct ExponentialLinearOp {
   }
 };
 
-// GELU (exact): x Phi(x); the normal CDF with relative accuracy in the tail is in gaussian-inl.h,
-// whose functions return NaN for NaN themselves.
+// GELU (exact): x Phi(x); the normal CDF with relative accuracy in the tail is in gaussian-inl.h.
 struct GeluOp {
   static constexpr bool kFromOutput = false;
-  static constexpr bool kForwardKeepsNaN = true;
-  static constexpr bool kBackwardKeepsNaN = true;
+  static constexpr bool kForwardKeepsNaN = kClampKeepsNaN;
+  static constexpr bool kBackwardKeepsNaN = kClampKeepsNaN;
   explicit GeluOp(const ActivationSpec&) {}
   template <class D, class V>
   HWY_INLINE V Forward(D d, V x) const {
