@@ -73,41 +73,65 @@ dnnl::engine& cpu_engine() {
   return engine;
 }
 
-void run_eltwise(benchmark::State& state, const ActivationSpec& spec, const EltwiseMapping& m,
-                 Pass pass, const Shape& shape) {
-  using dnnl::memory;
-  const Buffers b = buffers(shape.n());
-  const float alpha = m.alpha_is_param0 ? spec.params[0] : m.alpha;
-  dnnl::engine& engine = cpu_engine();
-  dnnl::stream stream(engine);
-  const memory::desc md({static_cast<memory::dim>(shape.n())}, memory::data_type::f32,
-                        memory::format_tag::a);
-  memory x(md, engine, b.x.data()), y(md, engine, b.y.data());
-  memory dy(md, engine, b.dy.data()), dx(md, engine, b.dx.data());
+// oneDNN takes non-const handles; it does not write to its sources.
+dnnl::memory wrap(const dnnl::memory::desc& md, std::span<const float> data) {
+  return dnnl::memory(md, cpu_engine(), const_cast<float*>(data.data()));
+}
 
-  const algorithm alg = pass == Pass::kBackwardFromOutput ? m.from_output : m.forward;
-  const dnnl::eltwise_forward::primitive_desc forward_pd(
-      {dnnl::prop_kind::forward_training, alg, md, alpha, m.beta}, engine);
-  dnnl::primitive primitive;
-  std::unordered_map<int, memory> args;
-  if (pass == Pass::kForward) {
-    primitive = dnnl::eltwise_forward(forward_pd);
-    args = {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}};
-  } else {
-    const dnnl::eltwise_backward::primitive_desc backward_pd({alg, md, md, alpha, m.beta}, engine,
-                                                             forward_pd);
-    primitive = dnnl::eltwise_backward(backward_pd);
-    if (pass == Pass::kBackwardFromOutput) {
-      dnnl::eltwise_forward(forward_pd).execute(stream, {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}});
-      args = {{DNNL_ARG_DST, y}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_SRC, dx}};
-    } else {
-      args = {{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_SRC, dx}};
+class Eltwise final : public OnednnEltwise {
+ public:
+  Eltwise(const ActivationSpec& spec, const EltwiseMapping& m, Pass pass, std::span<const float> in,
+          std::span<const float> dy, std::span<float> out)
+      : stream_(cpu_engine()) {
+    const dnnl::memory::desc md({static_cast<dnnl::memory::dim>(in.size())},
+                                dnnl::memory::data_type::f32, dnnl::memory::format_tag::a);
+    const float alpha = m.alpha_is_param0 ? spec.params[0] : m.alpha;
+    const algorithm alg = pass == Pass::kBackwardFromOutput ? m.from_output : m.forward;
+    const dnnl::eltwise_forward::primitive_desc forward_pd(
+        {dnnl::prop_kind::forward_training, alg, md, alpha, m.beta}, cpu_engine());
+    if (pass == Pass::kForward) {
+      primitive_ = dnnl::eltwise_forward(forward_pd);
+      args_ = {{DNNL_ARG_SRC, wrap(md, in)}, {DNNL_ARG_DST, wrap(md, out)}};
+      return;
     }
+    primitive_ = dnnl::eltwise_backward(dnnl::eltwise_backward::primitive_desc(
+        {alg, md, md, alpha, m.beta}, cpu_engine(), forward_pd));
+    args_ = {{pass == Pass::kBackwardFromOutput ? DNNL_ARG_DST : DNNL_ARG_SRC, wrap(md, in)},
+             {DNNL_ARG_DIFF_DST, wrap(md, dy)},
+             {DNNL_ARG_DIFF_SRC, wrap(md, out)}};
   }
-  const double seconds = time_loop(state, shape, [&] {
-    primitive.execute(stream, args);
-    stream.wait();
-  });
+  void execute() override {
+    primitive_.execute(stream_, args_);
+    stream_.wait();
+  }
+
+ private:
+  dnnl::stream stream_;
+  dnnl::primitive primitive_;
+  std::unordered_map<int, dnnl::memory> args_;
+};
+
+const EltwiseMapping* find_supported(const ActivationSpec& spec, Pass pass) {
+  const EltwiseMapping* m = find_mapping(spec.kind);
+  if (m == nullptr) return nullptr;
+  if (spec.kind == Activation::kCELU && spec.params[0] != 1.0f) return nullptr;
+  if (pass == Pass::kBackwardFromOutput && m->from_output == algorithm::undef) return nullptr;
+  return m;
+}
+
+void run_eltwise(benchmark::State& state, const ActivationSpec& spec, Pass pass,
+                 const Shape& shape) {
+  const Buffers b = buffers(shape.n());
+  const std::span<float> x = b.x.first(shape.n()), y = b.y.first(shape.n());
+  const std::span<float> dy = b.dy.first(shape.n()), dx = b.dx.first(shape.n());
+  if (pass == Pass::kBackwardFromOutput) {  // y = f(x) from oneDNN's own forward
+    OnednnEltwise::create(spec, Pass::kForward, x, {}, y)->execute();
+  }
+  const std::unique_ptr<OnednnEltwise> eltwise =
+      pass == Pass::kForward
+          ? OnednnEltwise::create(spec, pass, x, {}, y)
+          : OnednnEltwise::create(spec, pass, pass == Pass::kBackward ? x : y, dy, dx);
+  const double seconds = time_loop(state, shape, [&] { eltwise->execute(); });
   const double gbps = report_throughput(state, shape, pass == Pass::kForward ? 8.0 : 12.0, seconds);
   record_baseline_run(peer_key(pass, activation_info(spec.kind).name, shape), state.iterations(),
                       gbps);
@@ -115,16 +139,26 @@ void run_eltwise(benchmark::State& state, const ActivationSpec& spec, const Eltw
 
 }  // namespace
 
+bool OnednnEltwise::supports(const ActivationSpec& spec, Pass pass) {
+  return find_supported(spec, pass) != nullptr;
+}
+
+std::unique_ptr<OnednnEltwise> OnednnEltwise::create(const ActivationSpec& spec, Pass pass,
+                                                     std::span<const float> in,
+                                                     std::span<const float> dy,
+                                                     std::span<float> out) {
+  const EltwiseMapping* m = find_supported(spec, pass);
+  if (m == nullptr) return nullptr;
+  return std::make_unique<Eltwise>(spec, *m, pass, in, dy, out);
+}
+
 bool register_onednn_benchmark(const ActivationSpec& spec, Pass pass, const Shape& shape,
                                const RunSettings& settings) {
-  const EltwiseMapping* m = find_mapping(spec.kind);
-  if (m == nullptr) return false;
-  if (spec.kind == Activation::kCELU && spec.params[0] != 1.0f) return false;
-  if (pass == Pass::kBackwardFromOutput && m->from_output == algorithm::undef) return false;
+  if (find_supported(spec, pass) == nullptr) return false;
   const std::string name = benchmark_name("onednn", pass, activation_info(spec.kind).name, shape);
   configure(benchmark::RegisterBenchmark(name.c_str(),
-                                         [spec, m, pass, shape](benchmark::State& state) {
-                                           run_eltwise(state, spec, *m, pass, shape);
+                                         [spec, pass, shape](benchmark::State& state) {
+                                           run_eltwise(state, spec, pass, shape);
                                          }),
             settings);
   return true;

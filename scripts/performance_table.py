@@ -227,6 +227,8 @@ def main():
         "- `/usr/bin/python3 bench/torch_activations.py --out torch.json [--quick] "
         "[--filter gelu]`: the PyTorch side.",
         "- `relulab bench [--quick]`: the CLI's short table, relulab against a copy only.",
+        "- `build/bench/peer_accuracy`: the accuracy of oneDNN's kernels next to relulab's (the "
+        "section after the generated ones).",
         "",
         "## Machine and run",
         "",
