@@ -34,13 +34,6 @@ Pass pass_of(Kernel k) {
   return k == Kernel::kBackward ? Pass::kBackward : Pass::kBackwardFromOutput;
 }
 
-void run_relulab(Kernel k, const ActivationSpec& spec, std::span<const float> in,
-                 std::span<const float> dy, std::span<float> out) {
-  if (k == Kernel::kForward) activation_forward(spec, in, out);
-  if (k == Kernel::kBackward) activation_backward(spec, in, dy, out);
-  if (k == Kernel::kFromOutput) activation_backward_from_output(spec, in, dy, out);
-}
-
 // oneDNN where it has the pass; NaN elsewhere (such a pass is not printed).
 void run_onednn(Kernel k, const ActivationSpec& spec, std::span<const float> in,
                 std::span<const float> dy, std::span<float> out) {
@@ -90,7 +83,8 @@ std::string other_failures(const test::Stats& s) {
 
 int run(std::size_t reduce) {
   const std::vector<float> points = test::sweep_points(reduce);
-  const std::vector<Implementation> impls = {{"relulab", run_relulab}, {"onednn", run_onednn}};
+  const std::vector<Implementation> impls = {{"relulab", test::run_cpu_kernel},
+                                             {"onednn", run_onednn}};
   std::cout << "Points: " << points.size() << " (tests/accuracy_sweep.hpp";
   if (reduce > 1) std::cout << ", 1/" << reduce << " of each region";
   std::cout << "); relulab SIMD target " << simd_target_name() << "; oneDNN " << onednn_version()

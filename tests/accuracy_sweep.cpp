@@ -185,6 +185,13 @@ void Stats::merge(const Stats& o) {
   special.update(o.special.error, o.special.x, o.special.fast, o.special.ref);
 }
 
+void run_cpu_kernel(Kernel k, const ActivationSpec& spec, std::span<const float> in,
+                    std::span<const float> dy, std::span<float> out) {
+  if (k == Kernel::kForward) activation_forward(spec, in, out);
+  if (k == Kernel::kBackward) activation_backward(spec, in, dy, out);
+  if (k == Kernel::kFromOutput) activation_backward_from_output(spec, in, dy, out);
+}
+
 SpecStats sweep(const ActivationSpec& spec, const Bounds& bounds, std::span<const float> points,
                 std::span<const Implementation> implementations) {
   SpecStats stats(implementations.size());

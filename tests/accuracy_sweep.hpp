@@ -60,6 +60,10 @@ struct Implementation {
       run;
 };
 
+// relulab's CPU kernels (the dispatched SIMD target) in the signature of Implementation::run.
+void run_cpu_kernel(Kernel k, const ActivationSpec& spec, std::span<const float> in,
+                    std::span<const float> dy, std::span<float> out);
+
 struct Worst {
   double error = 0;
   float x = 0;

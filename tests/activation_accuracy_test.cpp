@@ -32,13 +32,6 @@ constexpr std::size_t kReduce = 4;
 constexpr std::size_t kReduce = 1;
 #endif
 
-void run_cpu_kernel(Kernel k, const ActivationSpec& spec, std::span<const float> in,
-                    std::span<const float> dy, std::span<float> out) {
-  if (k == Kernel::kForward) activation_forward(spec, in, out);
-  if (k == Kernel::kBackward) activation_backward(spec, in, dy, out);
-  if (k == Kernel::kFromOutput) activation_backward_from_output(spec, in, dy, out);
-}
-
 void run_cuda_math_on_host(Kernel k, const ActivationSpec& spec, std::span<const float> in,
                            std::span<const float> dy, std::span<float> out) {
   const float a = spec.params[0], b = spec.params[1];
@@ -59,7 +52,7 @@ std::vector<Implementation> implementations() {
                     [target](Kernel k, const ActivationSpec& spec, std::span<const float> in,
                              std::span<const float> dy, std::span<float> out) {
                       hwy::SetSupportedTargetsForTest(target);
-                      run_cpu_kernel(k, spec, in, dy, out);
+                      test::run_cpu_kernel(k, spec, in, dy, out);
                       hwy::SetSupportedTargetsForTest(0);
                     }});
   }
