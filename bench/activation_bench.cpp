@@ -1,11 +1,13 @@
 // Throughput of every relulab kernel against a copy of the same bytes and against oneDNN's
 // eltwise primitive, all in one process run (see throughput.hpp for the counters).
 //
-// For each thread count (1, 2) and size (2^14, 2^18, 2^22, 2^26 floats) the run measures the
-// copy first, then, for each activation of the table with its default parameters: oneDNN's
+// For each thread count (1, 2) and size (2^14, 2^18, 2^22, 2^26 floats) the run measures a
+// copy benchmark first (the copy table), then, for each activation of the table with its default
+// parameters: oneDNN's
 // forward and relulab's forward, oneDNN's backward and relulab's backward, and the backward from
 // the output where the activation has one; then ReLU with a 1-bit mask and the fused bias + ReLU.
-// Peers run side by side so that a noisy neighbour hits both.
+// Peers run side by side so that a noisy neighbour hits both; every benchmark also times a copy
+// of its n floats right after itself in each repetition, its copy_ratio's denominator.
 // A last group times ReLU and GELU forward at 2^12..2^20 on one thread and split over two,
 // which is where relulab::kParallelThreshold comes from.
 //
@@ -49,11 +51,9 @@ void add(const std::string& name, const RunSettings& settings, Body body) {
 void register_copy(const Shape& shape, const RunSettings& settings) {
   add(copy_key(shape), settings, [shape](benchmark::State& state) {
     const Buffers b = buffers(shape.n());
-    const double seconds =
+    const LoopTiming timing =
         time_loop(state, shape, [&] { threaded_copy(b.x.first(shape.n()), b.y.first(shape.n())); });
-    record_baseline_run(copy_key(shape), state.iterations(),
-                        8.0 * shape.n() * static_cast<double>(state.iterations()) / seconds * 1e-9);
-    report_throughput(state, shape, 8.0, seconds);
+    report_throughput(state, shape, 8.0, timing);
   });
 }
 
@@ -65,17 +65,17 @@ void register_kernel(const ActivationSpec& spec, Pass pass, const Shape& shape,
         const Buffers b = buffers(shape.n());
         const std::span<float> x = b.x.first(shape.n()), y = b.y.first(shape.n());
         const std::span<float> dy = b.dy.first(shape.n()), dx = b.dx.first(shape.n());
-        double seconds = 0;
+        LoopTiming timing{};
         if (pass == Pass::kForward) {
-          seconds = time_loop(state, shape, [&] { activation_forward(spec, x, y); });
+          timing = time_loop(state, shape, [&] { activation_forward(spec, x, y); });
         } else if (pass == Pass::kBackward) {
-          seconds = time_loop(state, shape, [&] { activation_backward(spec, x, dy, dx); });
+          timing = time_loop(state, shape, [&] { activation_backward(spec, x, dy, dx); });
         } else {
           activation_forward(spec, x, y);
-          seconds =
+          timing =
               time_loop(state, shape, [&] { activation_backward_from_output(spec, y, dy, dx); });
         }
-        report_throughput(state, shape, pass == Pass::kForward ? 8.0 : 12.0, seconds, key);
+        report_throughput(state, shape, pass == Pass::kForward ? 8.0 : 12.0, timing, key);
       });
 }
 
@@ -86,30 +86,30 @@ void register_fused(const Shape& shape, const RunSettings& settings) {
       [shape](benchmark::State& state) {
         const Buffers b = buffers(shape.n());
         const auto mask = b.mask.first(relu_mask_bytes(shape.n()));
-        const double seconds = time_loop(state, shape, [&] {
+        const LoopTiming timing = time_loop(state, shape, [&] {
           relu_forward_mask(b.x.first(shape.n()), b.y.first(shape.n()), mask);
         });
-        report_throughput(state, shape, 8.125, seconds);
+        report_throughput(state, shape, 8.125, timing);
       });
   add(benchmark_name("relulab", Pass::kBackward, "relu_mask", shape), settings,
       [shape](benchmark::State& state) {
         const Buffers b = buffers(shape.n());
         const auto mask = b.mask.first(relu_mask_bytes(shape.n()));
         relu_forward_mask(b.x.first(shape.n()), b.y.first(shape.n()), mask);
-        const double seconds = time_loop(state, shape, [&] {
+        const LoopTiming timing = time_loop(state, shape, [&] {
           relu_backward_mask(mask, b.dy.first(shape.n()), b.dx.first(shape.n()));
         });
-        report_throughput(state, shape, 8.125, seconds);
+        report_throughput(state, shape, 8.125, timing);
       });
   add(benchmark_name("relulab", Pass::kForward, "bias_relu_rows", shape), settings,
       [shape](benchmark::State& state) {
         const Buffers b = buffers(shape.n());
         constexpr std::size_t kCols = 1024;
-        const double seconds = time_loop(state, shape, [&] {
+        const LoopTiming timing = time_loop(state, shape, [&] {
           bias_activation_forward_rows({}, shape.n() / kCols, kCols, b.x.first(shape.n()),
                                        b.bias.first(kCols), b.y.first(shape.n()));
         });
-        report_throughput(state, shape, 8.0, seconds);
+        report_throughput(state, shape, 8.0, timing);
       });
 }
 
@@ -126,7 +126,7 @@ void register_threshold_sweep(const RunSettings& settings) {
             [spec, shape](benchmark::State& state) {
               const Buffers b = buffers(shape.n());
               const std::span<float> x = b.x.first(shape.n()), y = b.y.first(shape.n());
-              const double seconds = time_loop(state, shape, [&] {
+              const LoopTiming timing = time_loop(state, shape, [&] {
                 if (shape.threads == 1) {
                   activation_forward(spec, x, y);
                   return;
@@ -139,7 +139,7 @@ void register_threshold_sweep(const RunSettings& settings) {
                   activation_forward(spec, x.subspan(begin, half), y.subspan(begin, half));
                 }
               });
-              report_throughput(state, shape, 8.0, seconds);
+              report_throughput(state, shape, 8.0, timing);
             });
       }
     }

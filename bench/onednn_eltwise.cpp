@@ -131,8 +131,8 @@ void run_eltwise(benchmark::State& state, const ActivationSpec& spec, Pass pass,
       pass == Pass::kForward
           ? OnednnEltwise::create(spec, pass, x, {}, y)
           : OnednnEltwise::create(spec, pass, pass == Pass::kBackward ? x : y, dy, dx);
-  const double seconds = time_loop(state, shape, [&] { eltwise->execute(); });
-  const double gbps = report_throughput(state, shape, pass == Pass::kForward ? 8.0 : 12.0, seconds);
+  const LoopTiming timing = time_loop(state, shape, [&] { eltwise->execute(); });
+  const double gbps = report_throughput(state, shape, pass == Pass::kForward ? 8.0 : 12.0, timing);
   record_baseline_run(peer_key(pass, activation_info(spec.kind).name, shape), state.iterations(),
                       gbps);
 }

@@ -31,28 +31,6 @@ std::map<std::string, BaselineRuns>& baseline_table() {
   return table;
 }
 
-// The copy measured outside Google Benchmark: median of 9 repetitions of >= 10 ms each.
-double measure_copy_gbps(const Shape& shape) {
-  use_threads(shape.threads);
-  const Buffers b = buffers(shape.n());
-  const std::span<const float> x = b.x.first(shape.n());
-  const std::span<float> y = b.y.first(shape.n());
-  threaded_copy(x, y);
-  std::vector<double> gbps;
-  for (int rep = 0; rep < 9; ++rep) {
-    std::size_t calls = 0;
-    const auto start = std::chrono::steady_clock::now();
-    std::chrono::duration<double> elapsed{};
-    do {
-      threaded_copy(x, y);
-      ++calls;
-      elapsed = std::chrono::steady_clock::now() - start;
-    } while (elapsed.count() < 0.01);
-    gbps.push_back(8.0 * static_cast<double>(shape.n() * calls) / elapsed.count() * 1e-9);
-  }
-  return median(std::move(gbps));
-}
-
 }  // namespace
 
 std::string Shape::suffix() const {
@@ -173,19 +151,29 @@ std::string copy_key(const Shape& shape) {
   return "copy/" + shape.suffix();
 }
 
-double copy_gbps(const Shape& shape) {
-  const std::string key = copy_key(shape);
-  if (!baseline_gbps(key)) record_baseline_run(key, 1, measure_copy_gbps(shape));
-  return *baseline_gbps(key);
+double time_copies(const Shape& shape, benchmark::IterationCount calls) {
+  const Buffers b = buffers(shape.n());
+  const std::span<const float> from = b.dy.first(shape.n());
+  const std::span<float> to = b.dx.first(shape.n());
+  threaded_copy(from, to);
+  const auto start = std::chrono::steady_clock::now();
+  for (benchmark::IterationCount i = 0; i < calls; ++i) {
+    threaded_copy(from, to);
+    benchmark::ClobberMemory();
+  }
+  const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+  return elapsed.count();
 }
 
 double report_throughput(benchmark::State& state, const Shape& shape, double bytes_per_element,
-                         double seconds, const std::string& peer_key) {
+                         const LoopTiming& timing, const std::string& peer_key) {
   const double elements = static_cast<double>(shape.n()) * static_cast<double>(state.iterations());
-  const double gbps = bytes_per_element * elements / seconds * 1e-9;
-  state.counters["Gelem/s"] = elements / seconds * 1e-9;
+  const double gbps = bytes_per_element * elements / timing.seconds * 1e-9;
+  const double copy_gbps = 8.0 * elements / timing.copy_seconds * 1e-9;
+  state.counters["Gelem/s"] = elements / timing.seconds * 1e-9;
   state.counters["GB/s"] = gbps;
-  state.counters["copy_ratio"] = gbps / copy_gbps(shape);
+  state.counters["copy_GB/s"] = copy_gbps;
+  state.counters["copy_ratio"] = gbps / copy_gbps;
   if (!peer_key.empty()) {
     if (const std::optional<double> peer = baseline_gbps(peer_key)) {
       state.counters["vs_onednn"] = gbps / *peer;

@@ -3,7 +3,8 @@
 // Each benchmark reports, from its own wall-clock timing,
 //   Gelem/s    = n * iterations / seconds * 1e-9
 //   GB/s       = bytes_per_element * n * iterations / seconds * 1e-9
-//   copy_ratio = GB/s / (GB/s of the copy of the same n and thread count, same process run)
+//   copy_ratio = GB/s / (GB/s of a copy of the same n on the same threads, timed right after the
+//                kernel in the same repetition: see LoopTiming)
 //   vs_onednn  = GB/s / (GB/s of oneDNN's eltwise on the same work, same process run)
 // where bytes_per_element counts the streams a kernel must move: forward reads x and writes y
 // (8 B), backward reads x (or y) and dy and writes dx (12 B). A copy reads and writes (8 B), so
@@ -67,28 +68,39 @@ Buffers buffers(std::size_t n);
 // kParallelThreshold), so that kernel / copy compares like with like.
 void threaded_copy(std::span<const float> x, std::span<float> y);
 
-// Baselines measured in this process: the copy of each shape, and oneDNN's kernel for each
-// pass, activation and shape (its benchmark runs just before relulab's). Google Benchmark first
-// probes with few iterations, then runs every repetition with the final count: only runs with
-// the most iterations seen are kept, and the median of those is the baseline.
+// Baselines measured in this process: the copy benchmark of each shape (the copy table), and
+// oneDNN's kernel for each pass, activation and shape (its benchmark runs just before relulab's).
+// Google Benchmark first probes with few iterations, then runs every repetition with the final
+// count: only runs with the most iterations seen are kept, and the median of those is the baseline.
 void record_baseline_run(const std::string& key, benchmark::IterationCount iterations, double gbps);
 std::optional<double> baseline_gbps(const std::string& key);
 
-// "copy/log2n:22/threads:2": the copy benchmark's name and baseline key.
+// "copy/log2n:22/threads:2": the copy benchmark's name.
 std::string copy_key(const Shape& shape);
-// The copy's GB/s for this shape: its baseline, or, when a filter left the copy benchmark out, a
-// measurement made now.
-double copy_gbps(const Shape& shape);
 
-// Sets Gelem/s, GB/s, copy_ratio and, when `peer_key` names a recorded baseline, vs_onednn
-// (GB/s / the peer's GB/s) on `state`; returns GB/s.
+// What time_loop measured: the kernel's loop, and right after it as many copies of the same n
+// floats (dy into dx, on the same threads, split like the kernels). Timed back to back in every
+// repetition, the kernel and its copy meet the same neighbours on a shared machine, so copy_ratio
+// compares like with like; a copy timed once per shape before all kernels does not follow a
+// neighbour that comes later (a 2^18 relu6 backward once read 0.66x such a copy).
+struct LoopTiming {
+  double seconds;
+  double copy_seconds;
+};
+
+// Wall-clock seconds of `calls` copies of n floats, dy into dx (one warm-up copy first).
+double time_copies(const Shape& shape, benchmark::IterationCount calls);
+
+// Sets Gelem/s, GB/s, copy_GB/s (the paired copy), copy_ratio (GB/s / copy_GB/s) and, when
+// `peer_key` names a recorded baseline, vs_onednn (GB/s / the peer's GB/s) on `state`; returns
+// GB/s.
 double report_throughput(benchmark::State& state, const Shape& shape, double bytes_per_element,
-                         double seconds, const std::string& peer_key = {});
+                         const LoopTiming& timing, const std::string& peer_key = {});
 
-// Runs kernel() once to warm caches and threads, then once per benchmark iteration; returns the
-// loop's wall-clock seconds.
+// Runs kernel() once to warm caches and threads, then once per benchmark iteration, then the
+// paired copies.
 template <class Kernel>
-double time_loop(benchmark::State& state, const Shape& shape, Kernel&& kernel) {
+LoopTiming time_loop(benchmark::State& state, const Shape& shape, Kernel&& kernel) {
   use_threads(shape.threads);
   kernel();
   const auto start = std::chrono::steady_clock::now();
@@ -97,7 +109,7 @@ double time_loop(benchmark::State& state, const Shape& shape, Kernel&& kernel) {
     benchmark::ClobberMemory();
   }
   const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
-  return elapsed.count();
+  return {elapsed.count(), time_copies(shape, state.iterations())};
 }
 
 }  // namespace relulab::bench

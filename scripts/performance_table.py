@@ -222,7 +222,7 @@ def main():
         "- `build/bench/activation_bench --quick`: 2^14 and 2^18 floats only, 3 repetitions (about "
         "a minute; the smoke run for CI).",
         "- `build/bench/activation_bench --benchmark_filter='/gelu/.*threads:1'`: one activation "
-        "(the copy baseline is then measured on demand; any Google Benchmark flag works, e.g. "
+        "(any Google Benchmark flag works, e.g. "
         "`--benchmark_out=run.json --benchmark_out_format=json`).",
         "- `/usr/bin/python3 bench/torch_activations.py --out torch.json [--quick] "
         "[--filter gelu]`: the PyTorch side.",
@@ -249,12 +249,16 @@ def main():
         "Every figure is the median over repetitions. Bytes per element: "
         f"{context.get('bytes_per_element', '?')}. ×copy = GB/s over the GB/s of a memcpy of the "
         "same n floats on the same threads (split like the kernels, one thread below "
-        "kParallelThreshold), measured in the same process just before. ×oneDNN comes from the "
+        "kParallelThreshold), timed right after the kernel in every repetition over as many calls, "
+        "so that both meet the same neighbours; the median of those per-repetition ratios is "
+        "quoted (the copy table below is a separate copy benchmark). ×oneDNN comes from the "
         "same process run (oneDNN runs right before relulab on each kernel); ×PyTorch from "
         "`bench/torch_activations.py` run right after it. A ratio above 1 means relulab is "
         "faster. The machine is shared and noisy (other jobs may run): ratios from one run move "
         "by ±10–20 % in cache. At 2^22 a copy's two buffers (32 MiB) can still sit in the last-level "
-        "cache while a backward's three (48 MiB) spill, so ×copy there is the harshest.",
+        "cache while a backward's three (48 MiB) spill, so ×copy there is the harshest, and it "
+        "moves with whatever else holds the shared cache (the 2-thread copy at 2^22 has read "
+        "33 to 78 GB/s in different runs).",
         "",
         "## Targets",
         "",
