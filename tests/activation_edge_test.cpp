@@ -1,5 +1,6 @@
 // Edge values and calling conventions of the elementwise kernels: NaN propagation, finite results
 // for huge inputs, the limits at +-inf, in-place calls, tails and thread splits.
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
@@ -178,6 +179,14 @@ TEST(ActivationEdge, InfinitiesGiveTheLimits) {
   });
 }
 
+// Kernel 0: out = f(in); 1: out = g f'(in); 2: out = g f'(x) from in = f(x).
+void run_kernel(int kernel, const ActivationSpec& spec, std::span<const float> in,
+                std::span<const float> g, std::span<float> out) {
+  if (kernel == 0) activation_forward(spec, in, out);
+  if (kernel == 1) activation_backward(spec, in, g, out);
+  if (kernel == 2) activation_backward_from_output(spec, in, g, out);
+}
+
 // Forward, backward and (where allowed) backward_from_output on n elements: in place gives the
 // same bits as out of place; every element is independent of its position (the same inputs one
 // element later give the same bits, so vector bodies, tails and thread chunks agree); and a
@@ -191,19 +200,15 @@ void check_size(const ActivationSpec& spec, std::size_t n) {
   for (int kernel = 0; kernel < 3; ++kernel) {
     if (kernel == 2 && !from_output) continue;
     // out = kernel(in, dy) on the first n elements, or on elements 1..n when shifted.
-    auto run = [&](std::span<const float> in, std::span<const float> g, std::span<float> out) {
-      if (kernel == 0) activation_forward(spec, in, out);
-      if (kernel == 1) activation_backward(spec, in, g, out);
-      if (kernel == 2) activation_backward_from_output(spec, in, g, out);
-    };
     std::vector<float> out(n), shifted(n + 1), in_place(x.begin(), x.end() - 1);
-    run(xs, dys, out);
-    run(std::span(x).subspan(1), std::span(dy).subspan(1), std::span(shifted).subspan(1));
+    run_kernel(kernel, spec, xs, dys, out);
+    run_kernel(kernel, spec, std::span(x).subspan(1), std::span(dy).subspan(1),
+               std::span(shifted).subspan(1));
     if (kernel == 0) {
       activation_forward(spec, in_place, in_place);
     } else {
       in_place.assign(dy.begin(), dy.end() - 1);  // dx aliases dy
-      run(xs, in_place, in_place);
+      run_kernel(kernel, spec, xs, in_place, in_place);
     }
     for (std::size_t i = 0; i < n; ++i) {
       ASSERT_TRUE(same_bits(in_place[i], out[i])) << where << " kernel " << kernel << " at " << i;
@@ -234,6 +239,50 @@ TEST(ActivationEdge, InPlaceAndTailsForEverySize) {
     }
   });
   for (const ActivationSpec& spec : test::specs_under_test()) check_size(spec, 1000003);
+}
+
+// The loops walk down instead of up when the output lies a few hundred bytes (mod 4096) above an
+// input (kernels.cpp: 4K aliasing). Whatever the placement of x, dy and the output against each
+// other, every element gets the bits that a call on that element alone gives.
+TEST(ActivationEdge, EveryPlacementOfTheBuffersGivesTheSameBits) {
+  constexpr std::size_t kPageFloats = 4096 / sizeof(float);
+  constexpr std::size_t kN = 2 * kPageFloats + 13;  // several pages and a tail on every target
+  // Offsets in floats within a page: 0, just above (64 B, 400 B), far (2 KiB), just below.
+  constexpr std::size_t kOffsets[] = {0, 16, 100, 512, kPageFloats - 16};
+  constexpr std::size_t kRegion = 4 * kPageFloats;
+  const std::vector<float> x = mixed_inputs(kN, 5), dy = mixed_inputs(kN, 6);
+  std::vector<float> pool(3 * kRegion + kPageFloats);
+  float* const base = pool.data() + (kPageFloats - reinterpret_cast<std::uintptr_t>(pool.data()) %
+                                                       4096 / sizeof(float));
+  test::for_each_simd_target([&] {
+    for (const ActivationSpec& spec : test::specs_under_test()) {
+      const bool from_output = activation_info(spec.kind).backward_from_output;
+      for (int kernel = 0; kernel < 3; ++kernel) {
+        if (kernel == 2 && !from_output) continue;
+        std::vector<float> want(kN);
+        for (std::size_t i = 0; i < kN; ++i) {
+          run_kernel(kernel, spec, std::span(x).subspan(i, 1), std::span(dy).subspan(i, 1),
+                     std::span(want).subspan(i, 1));
+        }
+        for (const std::size_t at_x : kOffsets) {
+          for (const std::size_t at_dy : kernel == 0 ? std::span(kOffsets).first(1) : kOffsets) {
+            for (const std::size_t at_out : kOffsets) {
+              const std::span<float> in(base + at_x, kN), g(base + kRegion + at_dy, kN),
+                  out(base + 2 * kRegion + at_out, kN);
+              std::copy(x.begin(), x.end(), in.begin());
+              std::copy(dy.begin(), dy.end(), g.begin());
+              run_kernel(kernel, spec, in, g, out);
+              for (std::size_t i = 0; i < kN; ++i) {
+                ASSERT_TRUE(same_bits(out[i], want[i]))
+                    << describe(spec) << " kernel " << kernel << " at " << i << ", offsets x "
+                    << at_x << ", dy " << at_dy << ", out " << at_out << " floats";
+              }
+            }
+          }
+        }
+      }
+    }
+  });
 }
 
 TEST(ActivationEdge, OneAndTwoThreadsGiveIdenticalResults) {

@@ -1,10 +1,12 @@
 // The fused kernels: bias + activation on rows and on NCHW planes, per-channel PReLU with its
 // slope gradient, and ReLU with a packed 1-bit mask.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <random>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -301,6 +303,37 @@ TEST(ReluMask, BackwardPassesDyWhereTheBitIsSet) {
         ASSERT_EQ(dx[i], bit ? dy[i] : 0.0f) << "n = " << n << " at " << i;
       }
       EXPECT_TRUE(same_bits(in_place, dx)) << "n = " << n << " in place";
+    }
+  });
+}
+
+// The mask loops walk down when the output lies a few hundred bytes (mod 4096) above the input
+// (kernels.cpp: 4K aliasing); every placement gives the same y, mask and dx.
+TEST(ReluMask, EveryPlacementOfTheBuffersGivesTheSameResult) {
+  constexpr std::size_t kPageFloats = 4096 / sizeof(float);
+  constexpr std::size_t kN = 2 * kPageFloats + 13;
+  constexpr std::size_t kRegion = 4 * kPageFloats;
+  const std::vector<float> x = mask_inputs(kN);
+  const std::vector<float> dy = uniform_values(kN, -2.0f, 2.0f, 16);
+  std::vector<float> pool(2 * kRegion + kPageFloats);
+  float* const base = pool.data() + (kPageFloats - reinterpret_cast<std::uintptr_t>(pool.data()) %
+                                                       4096 / sizeof(float));
+  test::for_each_simd_target([&] {
+    for (const std::size_t at_out : {0, 16, 100, 512, 1008}) {
+      const std::span<float> in(base, kN), out(base + kRegion + at_out, kN);
+      std::vector<std::uint8_t> mask(relu_mask_bytes(kN), 0xa5);
+      std::copy(x.begin(), x.end(), in.begin());
+      relu_forward_mask(in, out, mask);
+      for (std::size_t i = 0; i < kN; ++i) {
+        const bool positive = x[i] > 0;
+        ASSERT_EQ((mask[i / 8] >> (i % 8)) & 1u, positive ? 1u : 0u) << at_out << " at " << i;
+        ASSERT_EQ(out[i], positive ? x[i] : 0.0f) << "out at +" << at_out << " floats, " << i;
+      }
+      std::copy(dy.begin(), dy.end(), in.begin());
+      relu_backward_mask(mask, in, out);
+      for (std::size_t i = 0; i < kN; ++i) {
+        ASSERT_EQ(out[i], x[i] > 0 ? dy[i] : 0.0f) << "dx at +" << at_out << " floats, " << i;
+      }
     }
   });
 }
