@@ -128,7 +128,7 @@ struct ExponentialLinearOp {
   }
   template <class D, class V>
   HWY_INLINE V Forward(D d, V x) const {
-    const V neg = hn::Mul(hn::Set(d, negative), Expm1NonPositive(d, Scaled(d, x)));
+    const V neg = hn::Mul(hn::Set(d, negative), Expm1NonPositive(d, AtMost(d, Scaled(d, x), 0.0f)));
     V pos = x;
     if constexpr (kScalesPositive) pos = hn::Mul(x, hn::Set(d, positive));
     return hn::IfThenElse(hn::Gt(x, hn::Zero(d)), pos, neg);
@@ -184,10 +184,10 @@ struct GeluTanhOp {
   // rounds to 1 for x > 0 and the derivative's second term is below 1e-40.
   static constexpr float kClamp = 10.5f;
 
-  // e = exp(-|w|), x2 = min(|x|, kClamp)^2 rounded.
+  // e = exp(-|w|), xa = -min(|x|, kClamp), x2 = xa^2 rounded.
   template <class D, class V>
-  HWY_INLINE void Parts(D d, V x, V& e, V& x2) const {
-    const V xa = AtLeast(d, NegAbs(d, x), -kClamp);
+  HWY_INLINE void Parts(D d, V x, V& e, V& xa, V& x2) const {
+    xa = AtLeast(d, NegAbs(d, x), -kClamp);
     V x2_lo;
     TwoProd(d, xa, xa, x2, x2_lo);
     V t, t_lo;  // k3 x^2
@@ -204,17 +204,17 @@ struct GeluTanhOp {
   }
   template <class D, class V>
   HWY_INLINE V Forward(D d, V x) const {
-    V e, x2;
-    Parts(d, x, e, x2);
+    V e, xa, x2;
+    Parts(d, x, e, xa, x2);
     const V f = SigmoidTimes(d, x, e, x);                          // (sign(w) = sign(x))
     return hn::IfThenZeroElse(hn::Lt(x, hn::Set(d, -kClamp)), f);  // x = -inf: 0, not -inf * e
   }
   template <class D, class V>
   HWY_INLINE V Backward(D d, V x, V dy) const {
-    V e, x2;
-    Parts(d, x, e, x2);
+    V e, xa, x2;
+    Parts(d, x, e, xa, x2);
     const V r = hn::Div(hn::Set(d, 1.0f), hn::Add(hn::Set(d, 1.0f), e));
-    const V xc = AtMost(d, AtLeast(d, x, -kClamp), kClamp);
+    const V xc = hn::CopySign(xa, x);  // x clamped to [-kClamp, kClamp]
     const V dw = hn::MulAdd(hn::Set(d, 3.0f * kK3Hi), x2, hn::Set(d, kK1Hi));
     const V dfdx =
         hn::MulAdd(hn::Mul(xc, hn::Mul(e, hn::Mul(r, r))), dw, SigmoidFromParts(d, x, e, r));

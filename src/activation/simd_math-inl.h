@@ -219,29 +219,33 @@ HWY_INLINE V SigmoidFromParts(D d, V x, V e, V r) {
   return hn::IfThenElse(hn::Ge(x, hn::Zero(d)), r, hn::Mul(e, r));
 }
 
-// Where only sigmoid(x) is needed: sigmoid(x) = c / (1 + e) with c = x >= 0 ? 1 : e, times an
-// optional factor m folded into the numerator (silu's x): one rounding after the exp, not two,
-// and one instruction fewer than r and a product.
+// Where only sigmoid(x) m is needed: c / (1 + e) with c = x >= 0 ? m : e m, so the factor m
+// (silu's x) is folded into the numerator: one rounding after the exp, not two, and one
+// instruction fewer than r and a product. The caller passes both numerators, so that m = 1
+// costs no multiply.
+template <class D, class V>
+HWY_INLINE V LogisticQuotient(D d, V x, V e, V if_positive, V if_negative) {
+  return hn::Div(hn::IfThenElse(hn::Ge(x, hn::Zero(d)), if_positive, if_negative),
+                 hn::Add(hn::Set(d, 1.0f), e));
+}
 template <class D, class V>
 HWY_INLINE V SigmoidTimes(D d, V x, V e, V m) {
-  const V c = hn::IfThenElse(hn::Ge(x, hn::Zero(d)), m, hn::Mul(e, m));
-  return hn::Div(c, hn::Add(hn::Set(d, 1.0f), e));
+  return LogisticQuotient(d, x, e, m, hn::Mul(e, m));
 }
 template <class D, class V>
 HWY_INLINE V Sigmoid(D d, V x) {
   const V e = ExpNegAbs(d, x);
-  return hn::Div(hn::IfThenElse(hn::Ge(x, hn::Zero(d)), hn::Set(d, 1.0f), e),
-                 hn::Add(hn::Set(d, 1.0f), e));
+  return LogisticQuotient(d, x, e, hn::Set(d, 1.0f), e);
 }
 
-// expm1(x) for x <= 0 (-inf gives -1): expm1(x) = 2^n expm1(r) + (2^n - 1), one FMA, where
-// 2^n - 1 is exact for n >= -24 and rounds to -1 below, as expm1(x) does from x = -17.4 on (the
-// clamp at -30 keeps 2^n normal, so the shift builds 2^n itself, without the 2^24 offset).
-// About 1 ULP; hn::Expm1 (4 ULP) costs an Exp and a Log.
+// expm1(x) for x <= 0 or NaN (the caller ensures it; -inf gives -1): expm1(x) = 2^n expm1(r) +
+// (2^n - 1), one FMA, where 2^n - 1 is exact for n >= -24 and rounds to -1 below, as expm1(x)
+// does from x = -17.4 on (the clamp at -30 keeps 2^n normal, so the shift builds 2^n itself,
+// without the 2^24 offset). About 1 ULP; hn::Expm1 (4 ULP) costs an Exp and a Log.
 template <class D, class V>
 HWY_INLINE V Expm1NonPositive(D d, V x) {
   constexpr float kShift = 12583039.0f;  // 1.5 * 2^23 + 127
-  const V xc = AtLeast(d, AtMost(d, x, 0.0f), -30.0f);
+  const V xc = AtLeast(d, x, -30.0f);
   const V t = ExpRoundShift(d, xc, kShift);
   const V scale = ScaleFromRoundShift(d, t);  // 2^n
   return hn::MulAdd(scale, Expm1Small(d, ExpRemainder(d, xc, t, kShift)),
