@@ -321,16 +321,17 @@ struct SoftplusOp {
 };
 
 // HardSigmoid: min(max(x + 3, 0), 6) / 6; f' = -3 < x < 3 ? 1/6 : 0.
+// Forward as min(max(x + 3, 0), 6) times 1/6 rounded: 6 fl(1/6) = 1 + 2^-25 rounds to 1, so
+// x >= 3 gives 1 exactly, with two clamps where two compares and two selects took four.
 struct HardSigmoidOp {
   static constexpr bool kFromOutput = false;
-  static constexpr bool kForwardKeepsNaN = true;
+  static constexpr bool kForwardKeepsNaN = kClampKeepsNaN;
   static constexpr bool kBackwardKeepsNaN = false;
   explicit HardSigmoidOp(const ActivationSpec&) {}
   template <class D, class V>
   HWY_INLINE V Forward(D d, V x) const {
-    const V t = hn::Mul(hn::Add(x, hn::Set(d, 3.0f)), hn::Set(d, 1.0f / 6.0f));
-    return hn::IfThenElse(hn::Ge(x, hn::Set(d, 3.0f)), hn::Set(d, 1.0f),
-                          hn::IfThenZeroElse(hn::Le(x, hn::Set(d, -3.0f)), t));
+    const V clamped = AtMost(d, AtLeast(d, hn::Add(x, hn::Set(d, 3.0f)), 0.0f), 6.0f);
+    return hn::Mul(clamped, hn::Set(d, 1.0f / 6.0f));
   }
   template <class D, class V>
   HWY_INLINE V Backward(D d, V x, V dy) const {
@@ -340,17 +341,19 @@ struct HardSigmoidOp {
 };
 
 // HardSwish: x min(max(x + 3, 0), 6) / 6; f' = x < -3 ? 0 : x <= 3 ? (2x + 3) / 6 : 1.
+// Forward as xc t with xc = max(x, -3) and t = min(xc + 3, 6) fl(1/6): t is 1 exactly from x = 3
+// on (as in HardSigmoidOp) and 0 at x <= -3, where xc keeps -inf * 0 from giving NaN; the result
+// there is -0, as x * 0 / 6 is in PyTorch. Five instructions where compares and selects took seven.
 struct HardSwishOp {
   static constexpr bool kFromOutput = false;
-  static constexpr bool kForwardKeepsNaN = true;
+  static constexpr bool kForwardKeepsNaN = kClampKeepsNaN;
   static constexpr bool kBackwardKeepsNaN = true;
   explicit HardSwishOp(const ActivationSpec&) {}
   template <class D, class V>
   HWY_INLINE V Forward(D d, V x) const {
-    const V t = hn::Mul(hn::Add(x, hn::Set(d, 3.0f)), hn::Set(d, 1.0f / 6.0f));
-    const V middle = hn::Mul(x, t);
-    return hn::IfThenElse(hn::Ge(x, hn::Set(d, 3.0f)), x,
-                          hn::IfThenZeroElse(hn::Le(x, hn::Set(d, -3.0f)), middle));
+    const V xc = AtLeast(d, x, -3.0f);
+    const V t = hn::Mul(AtMost(d, hn::Add(xc, hn::Set(d, 3.0f)), 6.0f), hn::Set(d, 1.0f / 6.0f));
+    return hn::Mul(xc, t);
   }
   template <class D, class V>
   HWY_INLINE V Backward(D d, V x, V dy) const {
