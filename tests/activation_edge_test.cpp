@@ -241,8 +241,8 @@ TEST(ActivationEdge, InPlaceAndTailsForEverySize) {
   for (const ActivationSpec& spec : test::specs_under_test()) check_size(spec, 1000003);
 }
 
-// The loops walk down instead of up when the output lies a few hundred bytes (mod 4096) above an
-// input (kernels.cpp: 4K aliasing). Whatever the placement of x, dy and the output against each
+// The loops walk up or down, whichever keeps the loads further (mod 4096) from the stores before
+// them (kernels.cpp: 4K aliasing). Whatever the placement of x, dy and the output against each
 // other, every element gets the bits that a call on that element alone gives.
 TEST(ActivationEdge, EveryPlacementOfTheBuffersGivesTheSameBits) {
   constexpr std::size_t kPageFloats = 4096 / sizeof(float);

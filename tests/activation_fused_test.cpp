@@ -307,8 +307,8 @@ TEST(ReluMask, BackwardPassesDyWhereTheBitIsSet) {
   });
 }
 
-// The mask loops walk down when the output lies a few hundred bytes (mod 4096) above the input
-// (kernels.cpp: 4K aliasing); every placement gives the same y, mask and dx.
+// The mask loops walk up or down, whichever keeps the loads further (mod 4096) from the stores
+// before them (kernels.cpp: 4K aliasing); every placement gives the same y, mask and dx.
 TEST(ReluMask, EveryPlacementOfTheBuffersGivesTheSameResult) {
   constexpr std::size_t kPageFloats = 4096 / sizeof(float);
   constexpr std::size_t kN = 2 * kPageFloats + 13;

@@ -6,8 +6,10 @@
 #define HWY_TARGET_INCLUDE "activation/kernels.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 
 #include "activation/ops-inl.h"
 #include "hwy/highway.h"
@@ -38,16 +40,26 @@ HWY_INLINE VF Finish(VF v, VF result) {
 // it loads `in` meets this on nearly every vector when it walks up, and never when it walks
 // down; two buffers that malloc places back to back (64 KiB + 64 B apart, say) are such a pair.
 // relu forward on 2^14 floats, Zen 4: 7-10 Gelem/s with out - in = 64 B (mod 4096), 11-14 from
-// 512 B on. So each loop walks down when walking up would alias and walking down would not.
-constexpr std::uintptr_t kAliasWindow = 512;
+// 512 B on. So each loop walks in the direction where that distance is the larger.
 
-// Whether a loop walking up (or down) loads from `in` what has the address bits 0..11 of a store
-// to `out` issued less than kAliasWindow bytes before.
-HWY_INLINE bool Aliases(const float* in, const float* out, bool walk_down) {
+// How far (in bytes) a loop walking up (or down) has moved on from a store to `out` when it
+// loads from `in` at the same address bits 0..11: 4096 where the two share them (in place, or a
+// whole number of pages apart), since the store is then a page behind.
+HWY_INLINE std::uintptr_t AliasDistance(const float* in, const float* out, bool walk_down) {
   const auto from = reinterpret_cast<std::uintptr_t>(walk_down ? out : in);
   const auto to = reinterpret_cast<std::uintptr_t>(walk_down ? in : out);
   const std::uintptr_t gap = (to - from) % 4096;
-  return gap != 0 && gap < kAliasWindow;
+  return gap == 0 ? 4096 : gap;
+}
+
+// Whether walking down keeps the loads of every input further from the stores than walking up.
+HWY_INLINE bool WalkDown(std::initializer_list<const float*> ins, const float* out) {
+  std::uintptr_t up = 4096, down = 4096;
+  for (const float* in : ins) {
+    up = std::min(up, AliasDistance(in, out, false));
+    down = std::min(down, AliasDistance(in, out, true));
+  }
+  return down > up;
 }
 
 // body(i) for i = 0, stride, ..., whole - stride, walking up or down. One call site, so that
@@ -64,7 +76,7 @@ HWY_INLINE void Map1(const float* x, float* y, std::size_t n, const Body& body) 
   const DF d;
   const std::size_t N = hn::Lanes(d);
   const std::size_t i = n - n % N;
-  ForEachVector(i, N, Aliases(x, y, false), [&](std::size_t at) {
+  ForEachVector(i, N, WalkDown({x}, y), [&](std::size_t at) {
     const VF v = hn::LoadU(d, x + at);
     hn::StoreU(Finish<kBodyKeepsNaN>(v, body(v)), d, y + at);
   });
@@ -83,9 +95,7 @@ HWY_INLINE void Map2(const float* a, const float* b, float* out, std::size_t n, 
   const DF d;
   const std::size_t N = hn::Lanes(d);
   const std::size_t i = n - n % N;
-  const bool up_aliases = Aliases(a, out, false) || Aliases(b, out, false);
-  const bool down_aliases = Aliases(a, out, true) || Aliases(b, out, true);
-  ForEachVector(i, N, up_aliases && !down_aliases, [&](std::size_t at) {
+  ForEachVector(i, N, WalkDown({a, b}, out), [&](std::size_t at) {
     const VF va = hn::LoadU(d, a + at);
     hn::StoreU(Finish<kBodyKeepsNaN>(va, body(va, hn::LoadU(d, b + at))), d, out + at);
   });
@@ -203,7 +213,7 @@ void ReluMaskForwardSpan(const float* x, float* y, std::uint8_t* mask, std::size
   const std::size_t N = hn::Lanes(d);
   const std::size_t step = N >= 8 ? N : 8;  // whole bytes of mask per step
   const std::size_t whole = n - n % step;
-  ForEachVector(whole, step, Aliases(x, y, false), [&](std::size_t i) {
+  ForEachVector(whole, step, WalkDown({x}, y), [&](std::size_t i) {
     std::uint8_t byte = 0;
     for (std::size_t k = 0; k < step; k += N) {
       const VF v = hn::LoadU(d, x + i + k);
@@ -232,7 +242,7 @@ void ReluMaskBackwardSpan(const std::uint8_t* mask, const float* dy, float* dx, 
   const std::size_t N = hn::Lanes(d);
   const std::size_t step = N >= 8 ? N : 8;
   const std::size_t whole = n - n % step;
-  ForEachVector(whole, step, Aliases(dy, dx, false), [&](std::size_t i) {
+  ForEachVector(whole, step, WalkDown({dy}, dx), [&](std::size_t i) {
     for (std::size_t k = 0; k < step; k += N) {
       // For targets with fewer than 8 lanes, shift this vector's bits to the bottom of a byte.
       std::uint8_t bits[kMaxLanes / 8] = {};
