@@ -397,13 +397,14 @@ struct TanhOp {
   static constexpr bool kForwardKeepsNaN = kClampKeepsNaN;
   static constexpr bool kBackwardKeepsNaN = kClampKeepsNaN;
   explicit TanhOp(const ActivationSpec&) {}
-  // tanh(|x|) = -u / (2 + u) with u = expm1(-2|x|) in [-1, 0], then x's sign: about 2 ULP
-  // (expm1 1, the sum and the quotient 0.5 each), with no cancellation for small |x| and no
-  // overflow for large (expm1 clamps at -30, where u = -1). hn::Tanh costs an Exp and a Log.
+  // tanh(|x|) = -u / (2 + u) with u = expm1(-2|x|) in [-1, 0], then x's sign (CopySign also
+  // drops the minus): about 2 ULP (expm1 1, the sum and the quotient 0.5 each), with no
+  // cancellation for small |x| and no overflow for large (expm1 clamps at -30, where u = -1).
+  // hn::Tanh costs an Exp and a Log.
   template <class D, class V>
   HWY_INLINE V Forward(D d, V x) const {
-    const V u = Expm1NonPositive(d, NegAbs(d, hn::Add(x, x)));
-    return hn::CopySign(hn::Div(hn::Neg(u), hn::Add(u, hn::Set(d, 2.0f))), x);
+    const V u = Expm1NonPositive<2>(d, NegAbs(d, x));
+    return hn::CopySign(hn::Div(u, hn::Add(u, hn::Set(d, 2.0f))), x);
   }
   template <class D, class V>
   HWY_INLINE V Backward(D d, V x, V dy) const {

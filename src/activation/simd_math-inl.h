@@ -94,16 +94,18 @@ HWY_INLINE V NegAbs(D d, V x) {
 //   e^x = (2^-24 exp(r)) 2^(n + 24), exp(r) a polynomial of degree 6 (ExpFromRemainder).
 inline constexpr float kExpShift = 12583063.0f;  // 1.5 * 2^23 + 127 + 24
 
+// With a power-of-two factor k, the same steps for e^(k x) without forming k x: the rounding of
+// k x log2(e) is that of x (k log2(e)), and the remainder comes out as r / k, each bit for bit.
 template <class D, class V>
-HWY_INLINE V ExpRoundShift(D d, V x, float shift = kExpShift) {
-  return hn::MulAdd(x, hn::Set(d, 1.44269504088896341f), hn::Set(d, shift));
+HWY_INLINE V ExpRoundShift(D d, V x, float shift = kExpShift, float factor = 1.0f) {
+  return hn::MulAdd(x, hn::Set(d, 1.44269504088896341f * factor), hn::Set(d, shift));
 }
 
 template <class D, class V>
-HWY_INLINE V ExpRemainder(D d, V x, V t, float shift = kExpShift) {
+HWY_INLINE V ExpRemainder(D d, V x, V t, float shift = kExpShift, float factor = 1.0f) {
   const V n = hn::Sub(t, hn::Set(d, shift));
-  const V r = hn::MulAdd(n, hn::Set(d, -0.693145751953125f), x);
-  return hn::MulAdd(n, hn::Set(d, -1.428606765330187045e-6f), r);
+  const V r = hn::MulAdd(n, hn::Set(d, -0.693145751953125f / factor), x);
+  return hn::MulAdd(n, hn::Set(d, -1.428606765330187045e-6f / factor), r);
 }
 
 // exp(s / 2) - 1 ~= s P(s) for s in [-0.71, 0.71] (past ln 2); max error 3.7e-9 relative to
@@ -125,15 +127,15 @@ HWY_INLINE V Horner(D d, V x, const Coefficients& c) {
 // exp(r) = 1 + r Q(r) for |r| <= 0.355 with Q(r) = 2 P(2r), P = kHalfExpm1, so Q[k] =
 // kHalfExpm1[k] 2^(k + 1): the same rounded coefficients and the same 3.7e-9, and Q(0) = 1
 // exactly. Five FMAs, where Estrin's scheme on r + r^2 P(r) took eight. The table is scaled by a
-// power of two so that it can also give 2^-24 Q.
-constexpr std::array<float, 6> ExpQ(float scale) {
+// power of two so that it can also give 2^-24 Q; with a factor f (a power of two), it gives
+// Q_f(h) = f Q(f h), so that r Q(r) = h Q_f(h) for h = r / f, each Horner step scaled exactly.
+constexpr std::array<float, 6> ExpQ(float scale, float factor = 1.0f) {
   std::array<float, 6> q{};
-  float power = 2.0f * scale;
-  for (std::size_t k = 0; k < q.size(); ++k, power *= 2.0f) q[k] = kHalfExpm1[k] * power;
+  float power = 2.0f * scale * factor;
+  for (std::size_t k = 0; k < q.size(); ++k, power *= 2.0f * factor) q[k] = kHalfExpm1[k] * power;
   return q;
 }
 inline constexpr float kTwoToMinus24 = 5.9604644775390625e-8f;
-inline constexpr std::array<float, 6> kExpQ = ExpQ(1.0f);
 inline constexpr std::array<float, 6> kExpQ24 = ExpQ(kTwoToMinus24);
 
 // 2^-24 exp(r) = 2^-24 + r (2^-24 Q(r)): 2^-24 keeps the product with ExpRoundShift's
@@ -143,10 +145,12 @@ HWY_INLINE V ExpScaledSmall(D d, V r) {
   return hn::MulAdd(Horner(d, r, kExpQ24), r, hn::Set(d, kTwoToMinus24));
 }
 
-// expm1(r) = r Q(r): relative accuracy near r = 0 (the fit's error vanishes there with P(0) = 1/2).
-template <class D, class V>
-HWY_INLINE V Expm1Small(D d, V r) {
-  return hn::Mul(r, Horner(d, r, kExpQ));
+// expm1(r) = r Q(r) from h = r / kFactor: relative accuracy near r = 0 (the fit's error vanishes
+// there with P(0) = 1/2).
+template <int kFactor, class D, class V>
+HWY_INLINE V Expm1Small(D d, V h) {
+  static constexpr std::array<float, 6> kQ = ExpQ(1.0f, kFactor);
+  return hn::Mul(h, Horner(d, h, kQ));
 }
 
 // 2^(n + 24) from t (2^n with Expm1NonPositive's shift): normal for n >= -150.
@@ -238,17 +242,20 @@ HWY_INLINE V Sigmoid(D d, V x) {
   return LogisticQuotient(d, x, e, hn::Set(d, 1.0f), e);
 }
 
-// expm1(x) for x <= 0 or NaN (the caller ensures it; -inf gives -1): expm1(x) = 2^n expm1(r) +
-// (2^n - 1), one FMA, where 2^n - 1 is exact for n >= -24 and rounds to -1 below, as expm1(x)
-// does from x = -17.4 on (the clamp at -30 keeps 2^n normal, so the shift builds 2^n itself,
-// without the 2^24 offset). About 1 ULP; hn::Expm1 (4 ULP) costs an Exp and a Log.
-template <class D, class V>
+// expm1(k x) for x <= 0 or NaN (the caller ensures it; -inf gives -1) and k = kFactor, 1 or 2:
+// expm1(k x) = 2^n expm1(r) + (2^n - 1), one FMA, where 2^n - 1 is exact for n >= -24 and rounds
+// to -1 below, as expm1 does from k x = -17.4 on (the clamp at k x = -30 keeps 2^n normal, so the
+// shift builds 2^n itself, without the 2^24 offset). About 1 ULP; hn::Expm1 (4 ULP) costs an Exp
+// and a Log. k = 2 (tanh) gives the bits of expm1(x + x) without the addition (ExpRoundShift).
+template <int kFactor = 1, class D, class V>
 HWY_INLINE V Expm1NonPositive(D d, V x) {
+  static_assert(kFactor == 1 || kFactor == 2, "a power of two small enough for the clamp");
   constexpr float kShift = 12583039.0f;  // 1.5 * 2^23 + 127
-  const V xc = AtLeast(d, x, -30.0f);
-  const V t = ExpRoundShift(d, xc, kShift);
+  constexpr float kFactorF = kFactor;
+  const V xc = AtLeast(d, x, -30.0f / kFactorF);
+  const V t = ExpRoundShift(d, xc, kShift, kFactorF);
   const V scale = ScaleFromRoundShift(d, t);  // 2^n
-  return hn::MulAdd(scale, Expm1Small(d, ExpRemainder(d, xc, t, kShift)),
+  return hn::MulAdd(scale, Expm1Small<kFactor>(d, ExpRemainder(d, xc, t, kShift, kFactorF)),
                     hn::Sub(scale, hn::Set(d, 1.0f)));
 }
 
