@@ -67,7 +67,10 @@ CLI::App* add_train_command(CLI::App& app, TrainOptions& o) {
   c->add_option("--param", o.params, "Activation parameter NAME=VALUE (repeatable)");
   c->add_option("--init", o.init,
                 "Weight init: he_normal, he_uniform, xavier_normal, xavier_uniform, lecun_normal, "
-                "orthogonal, normal:STD, constant:V, torch_default (':fan_out' for He)")
+                "orthogonal, normal:STD, constant:V, torch_default. He takes the gain of the "
+                "layer's activation (sqrt 2 for ReLU) and ':fan_out'; Xavier and orthogonal take "
+                "gain 1, as PyTorch's xavier_normal_ and Glorot & Bengio (2010), unless given: "
+                "'xavier_normal:gain=relu' (sqrt 2), 'xavier_normal:gain=1.414'")
       ->capture_default_str();
   c->add_option("--bias-init", o.bias_init, "Initial value of every bias")->capture_default_str();
   c->add_option("--data", o.data,

@@ -43,6 +43,10 @@ bool is_he(InitScheme s) {
 bool takes_value(InitScheme s) {
   return s == InitScheme::kConstant || s == InitScheme::kNormal;
 }
+bool takes_gain(InitScheme s) {
+  return s == InitScheme::kXavierNormal || s == InitScheme::kXavierUniform ||
+         s == InitScheme::kOrthogonal;
+}
 
 std::string_view canonical_name(InitScheme scheme) {
   for (const SchemeName& s : kSchemeNames) {
@@ -123,7 +127,7 @@ double checked_fan(const Parameter& p, std::int64_t fan, const char* which) {
 }
 
 void initialize_weight(const Parameter& p, const InitSpec& spec, Rng& rng) {
-  const double gain = calculate_gain(p.feeds);
+  const double gain = takes_gain(spec.scheme) ? spec.gain : calculate_gain(p.feeds);
   const auto fan = [&] {
     return spec.mode == FanMode::kFanIn ? checked_fan(p, p.fan_in, "fan_in")
                                         : checked_fan(p, p.fan_out, "fan_out");
@@ -158,6 +162,22 @@ std::string lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
+}
+
+// ":gain=G": a finite G > 0, or an activation's name for calculate_gain of its default spec.
+Result<float> parse_gain(std::string_view argument, const std::string& quoted) {
+  const std::string_view text = argument.substr(5);  // after "gain="
+  float gain = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, gain);
+  if (ec == std::errc() && ptr == end) {
+    if (std::isfinite(gain) && gain > 0) return gain;
+  } else if (const Result<Activation> a = parse_activation(text)) {
+    return calculate_gain(default_spec(a.value()));
+  }
+  return Status::invalid_argument(quoted +
+                                  "expected :gain=G with a finite G > 0 or an "
+                                  "activation name (gain=relu, gain=tanh)");
 }
 
 }  // namespace
@@ -215,10 +235,15 @@ Result<InitSpec> parse_init(std::string_view text) {
     spec.value = value;
   } else if (is_he(spec.scheme) && (argument == "fan_in" || argument == "fan_out")) {
     spec.mode = argument == "fan_in" ? FanMode::kFanIn : FanMode::kFanOut;
+  } else if (takes_gain(spec.scheme) && argument.starts_with("gain=")) {
+    auto gain = parse_gain(argument, quoted);
+    if (!gain) return gain.status();
+    spec.gain = gain.value();
   } else if (colon != std::string::npos) {
-    return Status::invalid_argument(
-        quoted + "unexpected ':" + argument + "'" +
-        (is_he(spec.scheme) ? " (expected :fan_in or :fan_out)" : " (takes no argument)"));
+    return Status::invalid_argument(quoted + "unexpected ':" + argument + "'" +
+                                    (is_he(spec.scheme)        ? " (expected :fan_in or :fan_out)"
+                                     : takes_gain(spec.scheme) ? " (expected :gain=G)"
+                                                               : " (takes no argument)"));
   }
   return spec;
 }
@@ -229,6 +254,8 @@ std::string describe(const InitSpec& spec) {
     text += fmt::format(":{}", spec.value);  // shortest text that reads back to the same float
   } else if (is_he(spec.scheme) && spec.mode == FanMode::kFanOut) {
     text += ":fan_out";
+  } else if (takes_gain(spec.scheme) && spec.gain != 1.0f) {
+    text += fmt::format(":gain={}", spec.gain);
   }
   return text;
 }

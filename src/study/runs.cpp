@@ -131,8 +131,13 @@ data::TrainTest limited(const RunSpec& spec, const data::TrainTest& data) {
 
 }  // namespace
 
+// Bumped when a change gives different results for the same configuration text, so that older
+// runs are not reused: 2 = Xavier's and orthogonal's gain became 1 (it was the activation's).
+constexpr int kResultsVersion = 2;
+
 std::string run_key(const RunSpec& spec) {
   Json j = Json::parse(train::describe_json(spec.config));
+  j["results_version"] = kResultsVersion;
   j.erase("threads");  // results may be reused across thread counts; the report states threads
   j["train_limit"] = spec.train_limit;
   j["test_limit"] = spec.test_limit;

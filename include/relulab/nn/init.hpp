@@ -4,17 +4,21 @@
 // (fan_in, fan_out as torch.nn.init._calculate_fan_in_and_fan_out, gain = calculate_gain(feeds)):
 //   he_normal      N(0, std),    std   = gain / sqrt(fan)             fan = fan_in, or fan_out with
 //   he_uniform     U(-b, b),     b     = gain * sqrt(3 / fan)         ":fan_out" (torch kaiming_*)
-//   xavier_normal  N(0, std),    std   = gain * sqrt(2 / (fan_in + fan_out))    (torch xavier_*)
-//   xavier_uniform U(-b, b),     b     = gain * sqrt(6 / (fan_in + fan_out))
+//   xavier_normal  N(0, std),    std   = g * sqrt(2 / (fan_in + fan_out))       (torch xavier_*)
+//   xavier_uniform U(-b, b),     b     = g * sqrt(6 / (fan_in + fan_out))
 //   lecun_normal   N(0, std),    std   = 1 / sqrt(fan_in)   (no gain: it is the init SELU's
 //                  self-normalisation assumes, and SELU's gain 3/4 would break it)
-//   orthogonal     gain * Q, Q from the QR decomposition of a standard normal [rows, cols] matrix
+//   orthogonal     g * Q, Q from the QR decomposition of a standard normal [rows, cols] matrix
 //                  (rows = dim 0, cols = the rest), R's diagonal made positive (torch orthogonal_)
 //   constant:V     V;            normal:S    N(0, S)                        (no gain)
 //   torch_default  U(-1/sqrt(fan_in), 1/sqrt(fan_in)): what torch.nn.Linear and Conv2d do,
 //                  kaiming_uniform_(a = sqrt(5)); their biases get the same bound.
-// The gain is calculate_gain(feeds) for he_*, xavier_* and orthogonal, so that a weight feeding
-// tanh gets 5/3 and the output layer (feeds = nullopt) gets 1.
+// He's gain is calculate_gain(feeds), so that a weight feeding ReLU gets sqrt 2, one feeding tanh
+// 5/3 and the output layer (feeds = nullopt) 1: torch's kaiming_* with the layer's nonlinearity.
+// Xavier's and orthogonal's g is InitSpec::gain, 1 unless given (":gain=1.414" or
+// ":gain=relu", which is calculate_gain of that activation with its defaults), the same for every
+// weight: torch's xavier_normal_(w) and orthogonal_(w) default to gain 1, and so does Glorot &
+// Bengio (2010), whose scheme halves a ReLU net's variance at every square layer.
 // Biases (kBias) are set to bias_value, or for torch_default drawn from U(-1/sqrt(fan_in), ...)
 // with the fan_in of the weight listed just before them (their layer's). Batch-norm scale (kScale)
 // is set to 1, shift (kShift) to 0, PReLU slopes (kSlope) to 0.25, whatever the spec.
@@ -59,6 +63,7 @@ struct InitSpec {
   InitScheme scheme = InitScheme::kHeNormal;
   FanMode mode = FanMode::kFanIn;  // used by he_normal and he_uniform only
   float value = 0;                 // constant: the value; normal: the standard deviation
+  float gain = 1;                  // xavier_* and orthogonal only: g above
 };
 
 // torch.nn.init.calculate_gain for the activation a weight feeds:
@@ -79,9 +84,11 @@ float calculate_gain(const std::optional<ActivationSpec>& feeds);
 // "he_normal", "kaiming_normal", "he_uniform", "kaiming_uniform", "xavier_normal",
 // "glorot_normal", "xavier_uniform", "glorot_uniform", "lecun_normal", "orthogonal",
 // "constant:V" (finite V), "normal:S" (S > 0), "torch_default"; he/kaiming names take an optional
-// ":fan_in" or ":fan_out". Case-insensitive.
+// ":fan_in" or ":fan_out"; xavier/glorot and orthogonal an optional ":gain=G", G a finite number
+// > 0 or an activation name (":gain=relu" is sqrt 2, ":gain=tanh" 5/3). Case-insensitive.
 Result<InitSpec> parse_init(std::string_view text);
-// The canonical text of a spec, which parse_init reads back: "he_normal:fan_out", "constant:0.1".
+// The canonical text of a spec, which parse_init reads back: "he_normal:fan_out", "constant:0.1",
+// "xavier_normal:gain=1.4142135" (the gain as the shortest text of its float; none when it is 1).
 std::string describe(const InitSpec& spec);
 
 // Initialises every parameter as described at the top of this header.
