@@ -165,8 +165,43 @@ TEST(Trainer, NanInputStopsOrIsSkipped) {
   for (float w : all_weights(skip->model())) ASSERT_TRUE(std::isfinite(w));
 }
 
+// The study's sweeps stop a run at its threshold: fit() ends after the first epoch whose running
+// training error is at or below stop_at_train_error, and trains every epoch when none gets there.
+TEST(Trainer, StopsAtTheTrainingErrorThreshold) {
+  TrainConfig config = small_config();
+  config.epochs = 5;
+  auto full = make(config);
+  ASSERT_TRUE(full->fit().is_ok());
+  ASSERT_EQ(full->history().size(), 5u);
+  const double err1 = 1.0 - full->history()[0].train.accuracy;
+  const double err3 = 1.0 - full->history()[2].train.accuracy;
+  ASSERT_LT(err3, err1) << "the blobs must take more than one epoch to learn";
+
+  config.stop_at_train_error = (err1 + err3) / 2;  // crossed after epoch 2 or 3, not epoch 1
+  auto stopped = make(config);
+  ASSERT_TRUE(stopped->fit().is_ok());
+  const auto& h = stopped->history();
+  ASSERT_GE(h.size(), 2u);
+  ASSERT_LE(h.size(), 3u);
+  EXPECT_LE(1.0 - h.back().train.accuracy, config.stop_at_train_error);
+  EXPECT_GT(1.0 - h[h.size() - 2].train.accuracy, config.stop_at_train_error);
+  // Same seed, same steps: the epochs it did train are those of the full run.
+  for (std::size_t i = 0; i < h.size(); ++i)
+    EXPECT_EQ(h[i].train.accuracy, full->history()[i].train.accuracy) << i;
+
+  config.stop_at_train_error = 1e-9;  // never reached: every epoch runs
+  auto never = make(config);
+  ASSERT_TRUE(never->fit().is_ok());
+  EXPECT_EQ(never->history().size(), 5u);
+}
+
 TEST(Trainer, RejectsBadConfiguration) {
   TrainConfig c = small_config();
+  c.stop_at_train_error = 1.0;
+  EXPECT_EQ(Trainer::create(c, blob_sets()).status().code(), StatusCode::kInvalidArgument);
+  c.stop_at_train_error = std::nan("");
+  EXPECT_EQ(Trainer::create(c, blob_sets()).status().code(), StatusCode::kInvalidArgument);
+  c = small_config();
   c.lr = -0.1f;
   EXPECT_EQ(Trainer::create(c, blob_sets()).status().code(), StatusCode::kInvalidArgument);
   c = small_config();

@@ -57,6 +57,10 @@ Status validate(const TrainConfig& c) {
   if (!(std::isfinite(c.bias_init))) {
     return Status::invalid_argument("--bias-init must be finite");
   }
+  if (!(c.stop_at_train_error >= 0 && c.stop_at_train_error < 1)) {
+    return Status::invalid_argument(fmt::format(
+        "stop_at_train_error {}: must be in [0, 1) (0: train every epoch)", c.stop_at_train_error));
+  }
   return validate(c.activation);
 }
 
@@ -105,6 +109,7 @@ std::string describe_json(const TrainConfig& c) {
   j["batch"] = c.batch;
   j["seed"] = c.seed;
   j["on_nan"] = c.on_nan == OnNan::kStop ? "stop" : "skip-batch";
+  if (c.stop_at_train_error > 0) j["stop_at_train_error"] = c.stop_at_train_error;
   j["threads"] = thread_count();
   return j.dump();
 }
@@ -274,6 +279,9 @@ Status Trainer::fit(TrainObserver* observer) {
     if (!m) return m.status();
     RELULAB_TRY(write_outputs());
     if (observer) observer->on_epoch(m.value(), *model_);
+    if (config_.stop_at_train_error > 0 &&
+        1.0 - m.value().train.accuracy <= config_.stop_at_train_error)
+      break;
   }
   return Status::ok();
 }

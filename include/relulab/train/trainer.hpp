@@ -49,6 +49,9 @@ struct TrainConfig {
   // Normalise inputs per channel with the training set's mean and standard deviation.
   bool normalize = true;
   OnNan on_nan = OnNan::kStop;
+  // > 0: fit() ends after the first epoch whose running training error (1 - accuracy) is at or
+  // below it, before config.epochs (the study's learning-rate sweeps time runs to a threshold).
+  double stop_at_train_error = 0;
   // Where checkpoint.safetensors, metrics.jsonl and metrics.csv go; empty = write nothing.
   std::filesystem::path out_dir;
 };
