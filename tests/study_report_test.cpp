@@ -174,6 +174,29 @@ TEST(Verdict, Names) {
   EXPECT_EQ(to_string(Verdict::kHoldsPartly), "holds partly");
   EXPECT_EQ(to_string(Verdict::kDoesNotHold), "does not hold");
   EXPECT_EQ(to_string(Verdict::kNotMeasured), "not measured");
+  EXPECT_EQ(to_string(Verdict::kInconclusive), "inconclusive");
+}
+
+// An inconclusive verdict names the seeds it rests on, in the verdict table and in the section.
+TEST(Verdict, InconclusiveNamesItsSeeds) {
+  Report report = sample_report();
+  Section& dead = report.sections[0];
+  dead.verdict = Verdict::kInconclusive;
+  dead.seeds = 3;
+  EXPECT_EQ(verdict_text(dead), "inconclusive at 3 seeds");
+  const std::string md = report_markdown(report);
+  EXPECT_TRUE(
+      contains(md, "| A large learning rate kills ReLU units. | **inconclusive at 3 seeds** |"));
+  EXPECT_TRUE(contains(md, "**Verdict: inconclusive at 3 seeds**"));
+  EXPECT_TRUE(contains(report_html(report),
+                       "<span class=\"badge inconclusive\">inconclusive at 3 seeds</span>"));
+  dead.seeds = 1;
+  EXPECT_EQ(verdict_text(dead), "inconclusive at 1 seed");
+  dead.seeds = 0;  // not seed-based
+  EXPECT_EQ(verdict_text(dead), "inconclusive");
+  dead.verdict = Verdict::kHolds;
+  dead.seeds = 3;  // a verdict that holds says only that
+  EXPECT_EQ(verdict_text(dead), "holds");
 }
 
 TEST(NumericColumns, NumbersAndPercentagesButNotText) {
@@ -323,6 +346,14 @@ TEST_F(StudyReportTest, ScriptReadsRelativeDataAndDrawsBandsAndLogAxes) {
   EXPECT_TRUE(contains(loss, "set xtics 1\n"));
   EXPECT_FALSE(contains(dead, "set xtics 1\n"));
   EXPECT_FALSE(contains(loss + dead, out_.string())) << "paths in the script are relative";
+  // A points-only series (runs that diverged) is drawn as marks, the others keep their lines.
+  Figure marked = loss_figure();
+  marked.name = "marked";
+  marked.series[1].points_only = true;
+  ASSERT_TRUE(write_figure_data(marked, out_).is_ok());
+  const std::string gp = read_file(out_ / "figures" / "marked.gp");
+  EXPECT_TRUE(contains(gp, "data index 0 using 1:2 with linespoints")) << gp;
+  EXPECT_TRUE(contains(gp, "data index 1 using 1:2 with points pt 6")) << gp;
 }
 
 TEST_F(StudyReportTest, BadFiguresAreInvalidArgumentsAndWriteNothing) {

@@ -213,10 +213,12 @@ std::string plot_arguments(const Figure& figure) {
                            colour);
     }
     const bool mark = series.x.size() <= kMarkPointsUpTo;
-    lines +=
-        fmt::format("{}data index {} using 1:2 with {} lt {} dt {} title {}",
-                    lines.empty() ? "" : ", \\\n  ", i, mark ? "linespoints pt 7 ps 0.6" : "lines",
-                    colour, i / kPaletteSize + 1, gnuplot_string(series.label));
+    const char* style = series.points_only ? "points pt 6 ps 1.2"
+                        : mark             ? "linespoints pt 7 ps 0.6"
+                                           : "lines";
+    lines += fmt::format("{}data index {} using 1:2 with {} lt {} dt {} title {}",
+                         lines.empty() ? "" : ", \\\n  ", i, style, colour, i / kPaletteSize + 1,
+                         gnuplot_string(series.label));
   }
   return bands + lines;
 }

@@ -149,7 +149,7 @@ std::string markdown_section(const Section& section,
   if (!section.source.empty()) out += fmt::format("Source: {}\n\n", section.source);
   if (!section.method.empty()) out += fmt::format("### Method\n\n{}\n\n", section.method);
   if (!section.finding.empty()) out += fmt::format("### Finding\n\n{}\n\n", section.finding);
-  out += fmt::format("**Verdict: {}**\n\n", to_string(section.verdict));
+  out += fmt::format("**Verdict: {}**\n\n", verdict_text(section));
   if (!section.rule.empty()) out += fmt::format("Verdict rule: {}\n\n", section.rule);
   for (const Table& table : section.tables) out += markdown_table(table);
   for (const Figure& figure : section.figures) out += markdown_figure(figure, missing);
@@ -166,10 +166,19 @@ std::string_view to_string(Verdict verdict) {
       return "holds partly";
     case Verdict::kDoesNotHold:
       return "does not hold";
+    case Verdict::kInconclusive:
+      return "inconclusive";
     case Verdict::kNotMeasured:
       return "not measured";
   }
   return "not measured";
+}
+
+std::string verdict_text(const Section& section) {
+  if (section.verdict == Verdict::kInconclusive && section.seeds > 0) {
+    return fmt::format("inconclusive at {} seed{}", section.seeds, section.seeds == 1 ? "" : "s");
+  }
+  return std::string(to_string(section.verdict));
 }
 
 std::vector<bool> numeric_columns(const Table& table) {
@@ -194,7 +203,7 @@ std::string report_markdown(const Report& report,
     out += "## Verdicts\n\n| Section | Claim | Verdict |\n| --- | --- | --- |\n";
     for (const Section& section : report.sections) {
       out += fmt::format("| {} | {} | **{}** |\n", markdown_cell(section.title),
-                         markdown_cell(section.claim), to_string(section.verdict));
+                         markdown_cell(section.claim), verdict_text(section));
     }
     out += "\n";
   }

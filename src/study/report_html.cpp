@@ -38,6 +38,7 @@ tbody tr:nth-child(even) { background: #f6f8fa; }
 .badge.holds { color: #116329; background: #dafbe1; border-color: #4ac26b; }
 .badge.holds-partly { color: #7d4e00; background: #fff8c5; border-color: #d4a72c; }
 .badge.does-not-hold { color: #a40e26; background: #ffebe9; border-color: #ff8182; }
+.badge.inconclusive { color: #0a3069; background: #ddf4ff; border-color: #54aeff; }
 .badge.not-measured { color: #57606a; background: #f6f8fa; border-color: #afb8c1; }
 figure { margin: 1.5em 0; }
 figure img { display: block; max-width: 100%; height: auto; border: 1px solid #d0d7de; }
@@ -126,13 +127,14 @@ std::string prose_html(std::string_view text) {
   return out;
 }
 
-// "holds partly" -> class "holds-partly".
-std::string badge(Verdict verdict) {
-  std::string css_class(to_string(verdict));
+// "holds partly" -> class "holds-partly"; the text is verdict_text ("inconclusive at 2 seeds").
+std::string badge(const Section& section) {
+  std::string css_class(to_string(section.verdict));
   for (char& c : css_class) {
     if (c == ' ') c = '-';
   }
-  return fmt::format("<span class=\"badge {}\">{}</span>", css_class, to_string(verdict));
+  return fmt::format("<span class=\"badge {}\">{}</span>", css_class,
+                     escape(verdict_text(section)));
 }
 
 std::string table_html(const Table& table) {
@@ -186,7 +188,7 @@ std::string section_html(const Section& section,
   }
   if (!section.method.empty()) out += "<h3>Method</h3>\n" + prose_html(section.method);
   if (!section.finding.empty()) out += "<h3>Finding</h3>\n" + prose_html(section.finding);
-  out += "<p class=\"verdict\"><strong>Verdict:</strong> " + badge(section.verdict) + "</p>\n";
+  out += "<p class=\"verdict\"><strong>Verdict:</strong> " + badge(section) + "</p>\n";
   if (!section.rule.empty())
     out += "<p class=\"rule\">Verdict rule: " + inline_html(section.rule) + "</p>\n";
   for (const Table& table : section.tables) out += table_html(table);
@@ -201,7 +203,7 @@ std::string verdict_table_html(const Report& report) {
   for (const Section& section : report.sections) {
     out += fmt::format("<tr><td><a href=\"#{}\">{}</a></td><td>{}</td><td>{}</td></tr>\n",
                        escape(section.id), inline_html(section.title), inline_html(section.claim),
-                       badge(section.verdict));
+                       badge(section));
   }
   return out + "</tbody></table></div>\n";
 }

@@ -26,6 +26,7 @@ struct Series {
   std::string label;
   std::vector<double> x, y;
   std::vector<double> low, high;
+  bool points_only = false;  // marks without a line: separate events (runs that diverged)
 };
 
 struct Figure {

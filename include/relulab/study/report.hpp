@@ -25,9 +25,11 @@
 
 namespace relulab::study {
 
-enum class Verdict { kHolds, kHoldsPartly, kDoesNotHold, kNotMeasured };
+// kInconclusive: the measured quantity's spread over seeds straddles a threshold of the rule, so
+// the seeds disagree on the verdict; more seeds (or a curve) settle it.
+enum class Verdict { kHolds, kHoldsPartly, kDoesNotHold, kInconclusive, kNotMeasured };
 
-// "holds", "holds partly", "does not hold", "not measured".
+// "holds", "holds partly", "does not hold", "inconclusive", "not measured".
 std::string_view to_string(Verdict verdict);
 
 // Cells are plain text (a '|' or a newline in a cell is escaped in report.md). Every row has
@@ -52,9 +54,14 @@ struct Section {
   std::string finding;  // the measured answer, with numbers
   Verdict verdict = Verdict::kNotMeasured;
   std::string rule;  // how the numbers map to the verdict, so a reader sees how close it was
+  int seeds = 0;     // seeds behind the verdict (0: not seed-based), named when inconclusive
   std::vector<Figure> figures;
   std::vector<Table> tables;
 };
+
+// The verdict as the documents and verdicts.json show it: to_string(verdict), and for an
+// inconclusive one with seeds > 0, "inconclusive at N seeds".
+std::string verdict_text(const Section& section);
 
 struct Report {
   std::string title;
