@@ -19,26 +19,46 @@
 
 namespace relulab::study {
 
-// Sizes of everything, from --quick or the default.
+// Sizes of everything, from --quick, --data and the default.
 struct Scale {
   bool quick = false;
+  bool cifar = false;  // --data cifar10:DIR: section 3 in Krizhevsky et al.'s setting
   int seeds = 2;
   std::int64_t train_limit = 10000;
   std::int64_t test_limit = 2000;
+  // 3: every activation at every lr on seed 1, until the threshold or the last epoch; each
+  // activation's fastest lr then on every seed.
+  std::string convergence_model = "cnn:16-32-128";
+  std::int64_t convergence_train_limit = 10000;
+  double convergence_threshold = 0.10;  // training error
   int convergence_epochs = 8;
+  std::vector<float> convergence_lrs{0.003f, 0.01f, 0.03f, 0.1f, 0.3f};
+  // 4
   int depth_epochs = 3;
-  int dying_epochs = 4;
   std::vector<std::int64_t> depths{5, 10, 20, 50};
-  int born_dead_inits = 50;
+  // 6: dead units at the end against lr (biases 0) and against the initial bias (lr 0.01).
+  int dying_epochs = 4;
+  std::vector<float> dying_lrs{0.003f, 0.01f, 0.03f, 0.1f, 0.3f, 1.0f};
+  std::vector<float> dying_biases{0.0f, -0.5f, -1.0f, -2.0f, -4.0f};
+  int born_dead_inits = 200;
+  std::vector<std::int64_t> born_dead_widths{2, 3, 4, 8};
+  std::vector<std::int64_t> born_dead_depths{5, 10, 20, 40};
+  // 7: He et al.'s 22- and 30-layer plain ReLU nets.
+  std::vector<std::int64_t> init_depths{22, 30};
+  int init_epochs = 8;
+  float init_lr = 0.005f;
   std::int64_t probe_examples = 2000;
 };
 Scale make_scale(const StudyOptions& options);
 
-// Every training run of the study, in the order they run.
-std::vector<RunSpec> plan_runs(const Scale& scale);
-
 // Results by run id.
 using Results = std::map<std::string, RunResult>;
+
+// The training runs of the study. Section 3's runs come in two stages: plan_runs gives the first
+// (every activation and lr on seed 1, plus everything else), plan_best_lr_runs the second (each
+// activation's best lr on seeds 2..N), which needs the first stage's results.
+std::vector<RunSpec> plan_runs(const Scale& scale);
+std::vector<RunSpec> plan_best_lr_runs(const Scale& scale, const Results& first_stage);
 
 Section shapes_section(const std::filesystem::path& dir);
 Section cost_section(const Scale& scale, const StudyOptions& options,
@@ -60,6 +80,21 @@ std::optional<std::filesystem::path> time_pytorch(const std::vector<std::size_t>
 
 // Run ids, shared by plan_runs and the sections.
 std::string seed_id(const std::string& base, int seed);
+// "lr-0.03": the run-id part of a learning rate.
+std::string lr_id(float lr);
+// "convergence/relu/lr-0.01": the base id of one activation at one learning rate.
+std::string convergence_base(const std::string& activation, float lr);
+// The learning rate with the fewest epochs to the threshold on seed 1 (ties: the fewer seconds,
+// then the smaller lr); nullopt when no run of `activation` is in `results`.
+std::optional<float> best_lr(const Scale& scale, const Results& results,
+                             const std::string& activation);
+// Epochs and seconds to `threshold` training error: the first crossing of the per-epoch running
+// error, interpolated linearly between epochs (epoch 0 at 0.9, chance for 10 classes); inf when
+// the run never gets there.
+struct Crossing {
+  double epochs, seconds;
+};
+Crossing crossing(const RunResult& r, double threshold);
 inline const std::vector<std::string>& convergence_activations() {
   static const std::vector<std::string> names{"relu", "tanh", "sigmoid", "leaky_relu",
                                               "elu",  "gelu", "silu"};

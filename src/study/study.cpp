@@ -36,8 +36,9 @@ double cost_per_example(const std::string& model) {
 }
 
 double run_weight(const RunSpec& r) {
+  const std::int64_t images = r.train_limit > 0 ? r.train_limit : 50000;  // 0: all
   return cost_per_example(r.config.model) * static_cast<double>(r.config.epochs) *
-         static_cast<double>(r.train_limit);
+         static_cast<double>(images);
 }
 
 std::string clock_text(double seconds) {
@@ -107,6 +108,7 @@ Status run_study(const StudyOptions& options) {
   if (options.seeds < 1 || options.seeds > 20) {
     return Status::invalid_argument(fmt::format("--seeds {}: must be in [1, 20]", options.seeds));
   }
+  const Clock::time_point started = Clock::now();
   if (options.threads > 0) set_thread_count(options.threads);
   const Scale scale = make_scale(options);
   const fs::path dir = options.out_dir;
@@ -119,28 +121,46 @@ Status run_study(const StudyOptions& options) {
   if (!loaded) return loaded.status();
   const data::TrainTest data = std::move(loaded).value();
 
+  // Section 3's second stage (each activation's best lr on the other seeds) is planned from the
+  // first stage's results; for the ETA it counts as one more run per activation and seed.
   const std::vector<RunSpec> runs = plan_runs(scale);
   double total = 0;
   for (const RunSpec& r : runs) total += run_weight(r);
+  const auto second_stage_count =
+      convergence_activations().size() * static_cast<std::size_t>(scale.seeds - 1);
+  for (const RunSpec& r : runs) {
+    if (r.id.starts_with("convergence/")) {
+      total += run_weight(r) * static_cast<double>(second_stage_count);
+      break;
+    }
+  }
+  const std::size_t count = runs.size() + second_stage_count;
   fmt::print(
       "relulab study{}: {} runs on {} ({} train / {} test images each), {} seed(s), {} threads -> "
       "{}\n",
-      scale.quick ? " --quick" : "", runs.size(), options.data, scale.train_limit, scale.test_limit,
+      scale.quick ? " --quick" : "", count, options.data, scale.train_limit, scale.test_limit,
       scale.seeds, thread_count(), dir.string());
   std::fflush(stdout);
   StudyProgress progress(total);
   Results results;
-  for (std::size_t i = 0; i < runs.size(); ++i) {
-    const double w = run_weight(runs[i]);
-    auto result = run_or_reuse(
-        runs[i], data, dir, [&](double f) { progress.update(runs[i].id, i, runs.size(), w, f); });
-    if (!result) {
-      progress.clear();
-      return result.status();
+  std::size_t index = 0;
+  auto run_list = [&](const std::vector<RunSpec>& list) -> Status {
+    for (const RunSpec& spec : list) {
+      const double w = run_weight(spec);
+      auto result = run_or_reuse(spec, data, dir,
+                                 [&](double f) { progress.update(spec.id, index, count, w, f); });
+      if (!result) {
+        progress.clear();
+        return result.status();
+      }
+      progress.finish_run(spec.id, index, count, w);
+      results[spec.id] = std::move(result).value();
+      ++index;
     }
-    progress.finish_run(runs[i].id, i, runs.size(), w);
-    results[runs[i].id] = std::move(result).value();
-  }
+    return Status::ok();
+  };
+  RELULAB_TRY(run_list(runs));
+  RELULAB_TRY(run_list(plan_best_lr_runs(scale, results)));
   progress.clear();
 
   fmt::print("study: timing the kernels and probing initialisations\n");
@@ -179,6 +199,10 @@ Status run_study(const StudyOptions& options) {
       {"threads", std::to_string(thread_count())},
       {"SIMD target", simd_target_name()},
       {"date", utc_now()},
+      {"wall time",
+       fmt::format("{} (this invocation, from start to report; runs found finished in the output "
+                   "folder are read back, not retrained)",
+                   clock_text(std::chrono::duration<double>(Clock::now() - started).count()))},
   };
   if (!options.version.empty())
     report.reproduce.insert(report.reproduce.begin() + 1, {"version", options.version});
@@ -190,14 +214,14 @@ Status run_study(const StudyOptions& options) {
   for (const Section& s : report.sections) {
     summary.push_back({{"id", s.id},
                        {"title", s.title},
-                       {"verdict", std::string(to_string(s.verdict))},
+                       {"verdict", verdict_text(s)},
+                       {"seeds", s.seeds},
                        {"finding", s.finding}});
   }
   RELULAB_TRY(io::write_text_atomically(dir / "verdicts.json", summary.dump(1)));
   fmt::print("study: wrote {} and {}\n", files.value().html.string(),
              files.value().markdown.string());
-  for (const Section& s : report.sections)
-    fmt::print("  {:<70} {}\n", s.title, to_string(s.verdict));
+  for (const Section& s : report.sections) fmt::print("  {:<70} {}\n", s.title, verdict_text(s));
   return Status::ok();
 }
 
