@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 
 #include "relulab/activation.hpp"
+#include "relulab/study/study.hpp"
 
 namespace relulab::cli {
 
@@ -107,11 +108,12 @@ struct EvalOptions {
 CLI::App* add_eval_command(CLI::App& app, EvalOptions& options);
 void run_eval(const EvalOptions& options);
 
+// Defaults are the library's (relulab::study::StudyOptions), so that --help shows what runs.
 struct StudyCommandOptions {
   bool quick = false;
-  std::string data = "fashion-mnist";
-  int seeds = 2;
-  std::filesystem::path out_dir = "study";
+  std::string data = study::StudyOptions{}.data;
+  int seeds = study::StudyOptions{}.seeds;
+  std::filesystem::path out_dir = study::StudyOptions{}.out_dir;
   int threads = 0;
 };
 CLI::App* add_study_command(CLI::App& app, StudyCommandOptions& options);

@@ -23,7 +23,7 @@ namespace relulab::study {
 struct Scale {
   bool quick = false;
   bool cifar = false;  // --data cifar10:DIR: section 3 in Krizhevsky et al.'s setting
-  int seeds = 2;
+  int seeds = 3;       // from StudyOptions::seeds
   std::int64_t train_limit = 10000;
   std::int64_t test_limit = 2000;
   // 3: every activation at every lr on seed 1, until the threshold or the last epoch; each
