@@ -193,7 +193,7 @@ std::string median_range(const std::vector<double>& v, int digits) {
   auto one = [&](double x) {
     return std::isinf(x) ? std::string("never") : fmt::format("{:.{}f}", x, digits);
   };
-  if (v.size() < 2) return one(m);
+  if (v.size() < 2 || min_of(v) == max_of(v)) return one(m);  // "1.00", not "1.00 (1.00–1.00)"
   return fmt::format("{} ({}–{})", one(m), one(min_of(v)), one(max_of(v)));
 }
 
