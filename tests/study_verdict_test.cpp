@@ -42,6 +42,18 @@ TEST(VerdictRules, PointsAreInconclusiveOnlyWhenAnUndecidedPointMatters) {
   EXPECT_EQ(verdict({T::kUndecided, T::kUndecided, T::kUndecided}), Verdict::kInconclusive);
 }
 
+TEST(VerdictRules, CostOfSigmoidAgainstThreeTimesReLU) {
+  EXPECT_EQ(cost_verdict(V{3.4, 3.6}, V{3.1, 3.2}), Verdict::kHolds);
+  EXPECT_EQ(cost_verdict(V{3.4, 3.6}, V{1.0, 1.1}), Verdict::kHoldsPartly);
+  EXPECT_EQ(cost_verdict(V{2.0, 2.9}, V{1.0, 1.1}), Verdict::kDoesNotHold);
+  EXPECT_EQ(cost_verdict(V{3.0, 3.0}, V{1.0}), Verdict::kDoesNotHold);  // "more than" 3x
+  // The trials straddle 3x in cache: partly or does not hold, so undecided.
+  EXPECT_EQ(cost_verdict(V{2.95, 3.05}, V{1.0, 1.1}), Verdict::kInconclusive);
+  EXPECT_EQ(cost_verdict(V{3.4, 3.6}, V{2.9, 3.1}), Verdict::kInconclusive);
+  EXPECT_EQ(cost_verdict(V{}, V{1.0}), Verdict::kNotMeasured);
+  EXPECT_EQ(cost_verdict(V{3.5, std::nan("")}, V{1.0}), Verdict::kInconclusive);
+}
+
 TEST(VerdictRules, ConvergenceAgainstThePapersSixTimes) {
   EXPECT_EQ(convergence_verdict(V{7, 8}), Verdict::kHolds);
   EXPECT_EQ(convergence_verdict(V{6, 6}), Verdict::kHolds);        // at the paper's figure

@@ -66,6 +66,14 @@ Verdict band_verdict(std::span<const double> values, std::span<const double> thr
   return seen.size() == 1 ? *seen.begin() : Verdict::kInconclusive;
 }
 
+Verdict cost_verdict(std::span<const double> sigmoid_in_cache,
+                     std::span<const double> sigmoid_out_of_cache) {
+  if (sigmoid_in_cache.empty() || sigmoid_out_of_cache.empty()) return Verdict::kNotMeasured;
+  const Check tests[] = {all_above(sigmoid_in_cache, kExpensive),
+                         all_above(sigmoid_out_of_cache, kExpensive)};
+  return points_verdict(tests);
+}
+
 Verdict convergence_verdict(std::span<const double> tanh_over_relu) {
   const double thresholds[] = {kFasterRatio, kPaperRatio};
   const Verdict verdicts[] = {Verdict::kDoesNotHold, Verdict::kHoldsPartly, Verdict::kHolds};

@@ -35,6 +35,15 @@ Verdict points_verdict(std::span<const Check> tests);
 Verdict band_verdict(std::span<const double> values, std::span<const double> thresholds,
                      std::span<const Verdict> verdicts);
 
+// Section 2: sigmoid's forward time over ReLU's, one ratio per interleaved timing trial, in cache
+// and out of cache. Holds when sigmoid is more than kExpensive x ReLU's time in both, does not
+// hold in neither, partly otherwise; inconclusive when trials straddle kExpensive and that matters.
+// kExpensive is our reading of "far more expensive": an exp and a division per element cost
+// several times a max on SIMD units, which only a memory-bound loop hides.
+inline constexpr double kExpensive = 3.0;
+Verdict cost_verdict(std::span<const double> sigmoid_in_cache,
+                     std::span<const double> sigmoid_out_of_cache);
+
 // Section 3: tanh's epochs to the threshold over ReLU's, per seed (inf when tanh never got
 // there). Holds at >= kPaperRatio (Krizhevsky et al.'s 6x), partly above kFasterRatio (ReLU
 // measurably faster), otherwise does not hold.
