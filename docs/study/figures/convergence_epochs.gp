@@ -1,10 +1,10 @@
-# convergence_epochs: Training error by epoch
+# convergence_epochs: Training error by epoch, each at its best lr
 # Written by relulab. Re-draw with `gnuplot convergence_epochs.gp` in this directory; the numbers are
 # in ../data/convergence_epochs.csv (columns x, y, low, high, series; one block per series).
 outdir = exists('outdir') ? outdir : '.'
 data = '../data/convergence_epochs.csv'
 set datafile separator comma
-set title "Training error by epoch" font ',15'
+set title "Training error by epoch, each at its best lr" font ',15'
 set xlabel "epoch"
 set ylabel "training error"
 set autoscale xfix

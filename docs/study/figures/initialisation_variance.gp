@@ -1,11 +1,11 @@
-# initialisation_variance: Output variance by layer at initialisation
+# initialisation_variance: Output variance by layer at initialisation, 30 layers
 # Written by relulab. Re-draw with `gnuplot initialisation_variance.gp` in this directory; the numbers are
 # in ../data/initialisation_variance.csv (columns x, y, low, high, series; one block per series).
 outdir = exists('outdir') ? outdir : '.'
 data = '../data/initialisation_variance.csv'
 set datafile separator comma
-set title "Output variance by layer at initialisation" font ',15'
-set xlabel "layer"
+set title "Output variance by layer at initialisation, 30 layers" font ',15'
+set xlabel "hidden layer"
 set ylabel "variance of the layer's output"
 set autoscale xfix
 set border 3 lc rgb '#404040'
@@ -28,7 +28,9 @@ set linetype 8 lc rgb '#999999' lw 2
 set terminal svg size 900,560 dynamic noenhanced font 'sans,14' background rgb 'white'
 set output outdir.'/initialisation_variance.svg'
 plot data index 0 using 1:2 with linespoints pt 7 ps 0.6 lt 1 dt 1 title "he_normal", \
-  data index 1 using 1:2 with linespoints pt 7 ps 0.6 lt 2 dt 1 title "xavier_normal"
+  data index 1 using 1:2 with linespoints pt 7 ps 0.6 lt 2 dt 1 title "he_normal theory (1× per layer)", \
+  data index 2 using 1:2 with linespoints pt 7 ps 0.6 lt 3 dt 1 title "xavier_normal", \
+  data index 3 using 1:2 with linespoints pt 7 ps 0.6 lt 4 dt 1 title "xavier_normal theory (0.5× per layer)"
 set terminal pngcairo size 900,560 noenhanced font 'sans,12' background rgb 'white'
 set output outdir.'/initialisation_variance.png'
 replot

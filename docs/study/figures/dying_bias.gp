@@ -1,11 +1,11 @@
-# dying_negative-bias: Dead units by epoch, negative-bias
-# Written by relulab. Re-draw with `gnuplot dying_negative-bias.gp` in this directory; the numbers are
-# in ../data/dying_negative-bias.csv (columns x, y, low, high, series; one block per series).
+# dying_bias: Dead units at the end against minus the initial bias
+# Written by relulab. Re-draw with `gnuplot dying_bias.gp` in this directory; the numbers are
+# in ../data/dying_bias.csv (columns x, y, low, high, series; one block per series).
 outdir = exists('outdir') ? outdir : '.'
-data = '../data/dying_negative-bias.csv'
+data = '../data/dying_bias.csv'
 set datafile separator comma
-set title "Dead units by epoch, negative-bias" font ',15'
-set xlabel "epoch"
+set title "Dead units at the end against minus the initial bias" font ',15'
+set xlabel "minus the initial bias"
 set ylabel "dead fraction"
 set autoscale xfix
 set border 3 lc rgb '#404040'
@@ -15,7 +15,6 @@ set style line 101 lc rgb '#ececec' lw 1 dt solid
 set grid xtics ytics ls 100, ls 101
 set key outside right top Left reverse samplen 2.5 spacing 1.15 width -2
 set style fill transparent solid 0.2 noborder
-set xtics 1
 set linetype 1 lc rgb '#0072B2' lw 2
 set linetype 2 lc rgb '#D55E00' lw 2
 set linetype 3 lc rgb '#009E73' lw 2
@@ -26,7 +25,7 @@ set linetype 7 lc rgb '#000000' lw 2
 set linetype 8 lc rgb '#999999' lw 2
 
 set terminal svg size 900,560 dynamic noenhanced font 'sans,14' background rgb 'white'
-set output outdir.'/dying_negative-bias.svg'
+set output outdir.'/dying_bias.svg'
 plot data index 0 using 1:3:4 with filledcurves lt 1 notitle, \
   data index 1 using 1:3:4 with filledcurves lt 2 notitle, \
   data index 2 using 1:3:4 with filledcurves lt 3 notitle, \
@@ -36,6 +35,6 @@ plot data index 0 using 1:3:4 with filledcurves lt 1 notitle, \
   data index 2 using 1:2 with linespoints pt 7 ps 0.6 lt 3 dt 1 title "elu", \
   data index 3 using 1:2 with linespoints pt 7 ps 0.6 lt 4 dt 1 title "gelu"
 set terminal pngcairo size 900,560 noenhanced font 'sans,12' background rgb 'white'
-set output outdir.'/dying_negative-bias.png'
+set output outdir.'/dying_bias.png'
 replot
 set output

@@ -1,21 +1,21 @@
-# convergence_seconds: Training error by wall time
-# Written by relulab. Re-draw with `gnuplot convergence_seconds.gp` in this directory; the numbers are
-# in ../data/convergence_seconds.csv (columns x, y, low, high, series; one block per series).
+# convergence_sweep: Epochs to 10% training error against learning rate (seed 1)
+# Written by relulab. Re-draw with `gnuplot convergence_sweep.gp` in this directory; the numbers are
+# in ../data/convergence_sweep.csv (columns x, y, low, high, series; one block per series).
 outdir = exists('outdir') ? outdir : '.'
-data = '../data/convergence_seconds.csv'
+data = '../data/convergence_sweep.csv'
 set datafile separator comma
-set title "Training error by wall time" font ',15'
-set xlabel "seconds"
-set ylabel "training error"
+set title "Epochs to 10% training error against learning rate (seed 1)" font ',15'
+set xlabel "learning rate"
+set ylabel "epochs to the threshold"
 set autoscale xfix
 set border 3 lc rgb '#404040'
 set tics nomirror
 set style line 100 lc rgb '#d0d0d0' lw 1 dt solid
 set style line 101 lc rgb '#ececec' lw 1 dt solid
-set grid xtics ytics mytics ls 100, ls 101
+set grid xtics ytics mxtics ls 100, ls 101
 set key outside right top Left reverse samplen 2.5 spacing 1.15 width -2
 set style fill transparent solid 0.2 noborder
-set logscale y
+set logscale x
 set linetype 1 lc rgb '#0072B2' lw 2
 set linetype 2 lc rgb '#D55E00' lw 2
 set linetype 3 lc rgb '#009E73' lw 2
@@ -26,15 +26,8 @@ set linetype 7 lc rgb '#000000' lw 2
 set linetype 8 lc rgb '#999999' lw 2
 
 set terminal svg size 900,560 dynamic noenhanced font 'sans,14' background rgb 'white'
-set output outdir.'/convergence_seconds.svg'
-plot data index 0 using 1:3:4 with filledcurves lt 1 notitle, \
-  data index 1 using 1:3:4 with filledcurves lt 2 notitle, \
-  data index 2 using 1:3:4 with filledcurves lt 3 notitle, \
-  data index 3 using 1:3:4 with filledcurves lt 4 notitle, \
-  data index 4 using 1:3:4 with filledcurves lt 5 notitle, \
-  data index 5 using 1:3:4 with filledcurves lt 6 notitle, \
-  data index 6 using 1:3:4 with filledcurves lt 7 notitle, \
-  data index 0 using 1:2 with linespoints pt 7 ps 0.6 lt 1 dt 1 title "relu", \
+set output outdir.'/convergence_sweep.svg'
+plot data index 0 using 1:2 with linespoints pt 7 ps 0.6 lt 1 dt 1 title "relu", \
   data index 1 using 1:2 with linespoints pt 7 ps 0.6 lt 2 dt 1 title "tanh", \
   data index 2 using 1:2 with linespoints pt 7 ps 0.6 lt 3 dt 1 title "sigmoid", \
   data index 3 using 1:2 with linespoints pt 7 ps 0.6 lt 4 dt 1 title "leaky_relu", \
@@ -42,6 +35,6 @@ plot data index 0 using 1:3:4 with filledcurves lt 1 notitle, \
   data index 5 using 1:2 with linespoints pt 7 ps 0.6 lt 6 dt 1 title "gelu", \
   data index 6 using 1:2 with linespoints pt 7 ps 0.6 lt 7 dt 1 title "silu"
 set terminal pngcairo size 900,560 noenhanced font 'sans,12' background rgb 'white'
-set output outdir.'/convergence_seconds.png'
+set output outdir.'/convergence_sweep.png'
 replot
 set output

@@ -1,0 +1,37 @@
+# initialisation_error: Training error by epoch
+# Written by relulab. Re-draw with `gnuplot initialisation_error.gp` in this directory; the numbers are
+# in ../data/initialisation_error.csv (columns x, y, low, high, series; one block per series).
+outdir = exists('outdir') ? outdir : '.'
+data = '../data/initialisation_error.csv'
+set datafile separator comma
+set title "Training error by epoch" font ',15'
+set xlabel "epoch"
+set ylabel "training error"
+set autoscale xfix
+set border 3 lc rgb '#404040'
+set tics nomirror
+set style line 100 lc rgb '#d0d0d0' lw 1 dt solid
+set style line 101 lc rgb '#ececec' lw 1 dt solid
+set grid xtics ytics ls 100, ls 101
+set key outside right top Left reverse samplen 2.5 spacing 1.15 width -2
+set style fill transparent solid 0.2 noborder
+set xtics 1
+set linetype 1 lc rgb '#0072B2' lw 2
+set linetype 2 lc rgb '#D55E00' lw 2
+set linetype 3 lc rgb '#009E73' lw 2
+set linetype 4 lc rgb '#CC79A7' lw 2
+set linetype 5 lc rgb '#E69F00' lw 2
+set linetype 6 lc rgb '#56B4E9' lw 2
+set linetype 7 lc rgb '#000000' lw 2
+set linetype 8 lc rgb '#999999' lw 2
+
+set terminal svg size 900,560 dynamic noenhanced font 'sans,14' background rgb 'white'
+set output outdir.'/initialisation_error.svg'
+plot data index 0 using 1:2 with linespoints pt 7 ps 0.6 lt 1 dt 1 title "he_normal, 22 layers", \
+  data index 1 using 1:2 with linespoints pt 7 ps 0.6 lt 2 dt 1 title "xavier_normal, 22 layers", \
+  data index 2 using 1:2 with linespoints pt 7 ps 0.6 lt 3 dt 1 title "he_normal, 30 layers", \
+  data index 3 using 1:2 with linespoints pt 7 ps 0.6 lt 4 dt 1 title "xavier_normal, 30 layers"
+set terminal pngcairo size 900,560 noenhanced font 'sans,12' background rgb 'white'
+set output outdir.'/initialisation_error.png'
+replot
+set output
