@@ -104,6 +104,7 @@ struct EvalOptions {
   std::int64_t test_limit = 0;
   int threads = 0;
   bool json = false;
+  std::filesystem::path logits;  // when set, the logits are written there (safetensors)
 };
 CLI::App* add_eval_command(CLI::App& app, EvalOptions& options);
 void run_eval(const EvalOptions& options);
