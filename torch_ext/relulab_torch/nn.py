@@ -114,14 +114,17 @@ def replace_activations(model):
     place: pass its parent, or build the relulab module directly.
     """
     swapped = []
-    for parent_name, parent in list(model.named_modules()):
-        for child_name, child in list(parent.named_children()):
+
+    def visit(module, prefix):  # depth first, in registration order: named_modules()' order
+        for child_name, child in list(module.named_children()):
             replacement = REPLACEMENTS.get(type(child))
             if replacement is None:
+                visit(child, f"{prefix}{child_name}.")
                 continue
             new = replacement.__new__(replacement)
             new.__dict__ = dict(child.__dict__)  # same settings, Parameters and hooks
-            setattr(parent, child_name, new)
-            qualified = f"{parent_name}.{child_name}" if parent_name else child_name
-            swapped.append((qualified, type(child).__name__))
+            setattr(module, child_name, new)
+            swapped.append((prefix + child_name, type(child).__name__))
+
+    visit(model, "")
     return swapped
