@@ -157,6 +157,42 @@ class ShapesAndSpecials(unittest.TestCase):
                 self.assertTrue(torch.isnan(dx[0]) or dx[0] == 0, f"dx at NaN is {dx[0]}")
 
 
+class Autograd(unittest.TestCase):
+    def test_saves_the_output_where_the_table_allows_else_the_input(self):
+        x = torch.randn(16, requires_grad=True)
+        for name, params, _, _, _ in SPECS:
+            with self.subTest(label(name, params)):
+                packed = []
+
+                def pack(tensor):
+                    packed.append(tensor.data_ptr())
+                    return tensor
+
+                with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+                    y = relulab_op(name, params)(x)
+                self.assertEqual(packed, [y.data_ptr() if from_output(name) else x.data_ptr()])
+
+    def test_no_graph_without_grad(self):
+        x = torch.randn(16)
+        self.assertIsNone(F.gelu(x).grad_fn)
+        with torch.no_grad():
+            self.assertIsNone(F.gelu(x.requires_grad_()).grad_fn)
+
+    def test_in_place_change_of_a_saved_output_is_caught(self):
+        y = F.sigmoid(torch.randn(8, requires_grad=True))
+        y.add_(1)
+        with self.assertRaisesRegex(RuntimeError, "modified by an inplace operation"):
+            y.sum().backward()
+
+    def test_second_backward_needs_retain_graph(self):
+        x = torch.randn(8, requires_grad=True)
+        y = F.tanh(x).sum()
+        y.backward(retain_graph=True)
+        y.backward()
+        with self.assertRaisesRegex(RuntimeError, "second time"):
+            y.backward()
+
+
 class Fallbacks(unittest.TestCase):
     def test_other_dtypes_run_pytorch(self):
         """bfloat16 and float16 give PyTorch's result, or PyTorch's error where PyTorch 1.13 has

@@ -1,20 +1,21 @@
-"""Loads the compiled operators (_relulab_torch_ops.so, next to this file) into PyTorch's
-dispatcher and reads relulab's activation table from them."""
+"""Loads the compiled operators (_relulab_torch_ops, next to this file): importing it registers
+torch.ops.relulab.* in PyTorch's dispatcher and gives the direct calls the package uses."""
 import json
-import pathlib
 
-import torch
+import torch  # noqa: F401  (libtorch must be loaded before the extension)
 
-_library = pathlib.Path(__file__).with_name("_relulab_torch_ops.so")
-if not _library.exists():
+try:
+    from . import _relulab_torch_ops as _native
+except ImportError as e:
     raise ImportError(
-        f"relulab_torch: {_library} is missing; build it with CMake (libtorch-dev and "
-        "python3-torch installed, -DRELULAB_TORCH=AUTO or ON) and put build/python on PYTHONPATH")
-torch.ops.load_library(str(_library))
+        f"relulab_torch: the compiled part is missing or does not load ({e}); build it with "
+        "CMake (libtorch-dev, python3-torch and pybind11-dev installed, -DRELULAB_TORCH=AUTO or "
+        "ON) and put build/python on PYTHONPATH") from e
 
-# OpOverload objects, looked up once: calling them skips the per-call name lookup.
-activation = torch.ops.relulab.activation.default
-prelu = torch.ops.relulab.prelu.default
+# Direct calls (METH_FASTCALL): the same functions as torch.ops.relulab.activation and .prelu,
+# without the dispatcher's boxed argument stack.
+activation = _native.activation
+prelu = _native.prelu
 
 # One dict per activation, in relulab's enum order: id, name, pytorch, formula, derivative,
 # params (name, default, constraint), backward_from_output.

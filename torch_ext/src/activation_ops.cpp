@@ -14,6 +14,9 @@
 //   anything else (other dtypes, other devices, non-contiguous): PyTorch's own op with the same
 //     definition, so results and autograd are PyTorch's.
 // Errors are c10::Error (RuntimeError in Python) naming the activation and what is wrong.
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/functions/utils.h>
+#include <torch/csrc/autograd/saved_variable.h>
 #include <torch/library.h>
 #include <torch/torch.h>
 
@@ -28,7 +31,6 @@
 namespace relulab::torch_ext {
 namespace {
 
-using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 ActivationSpec spec_from(std::int64_t kind, double p0, double p1) {
@@ -127,37 +129,44 @@ at::Tensor relulab_backward(const ActivationSpec& spec, const at::Tensor& saved,
   return dx;
 }
 
-// Autograd sees one node per call; its backward is relulab's kernel. Double backward
+// The autograd node of one call, as PyTorch's generated backward nodes are written: the spec and
+// the saved tensor (y where the table allows, else x) are members, so a call costs no string-keyed
+// saved_data as torch::autograd::Function would. Its backward is relulab's kernel. Double backward
 // (create_graph=True) would need the backward to be differentiable, which a kernel is not: it is
 // refused with a message rather than silently giving a zero second derivative.
-class RelulabActivation : public torch::autograd::Function<RelulabActivation> {
- public:
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, std::int64_t kind, double p0,
-                            double p1) {
-    const ActivationSpec spec = spec_from(kind, p0, p1);
-    at::Tensor y = relulab_forward(spec, x);
-    const bool from_output = activation_info(spec.kind).backward_from_output;
-    ctx->save_for_backward({from_output ? y : x});
-    ctx->saved_data["kind"] = kind;
-    ctx->saved_data["p0"] = p0;
-    ctx->saved_data["p1"] = p1;
-    ctx->saved_data["from_output"] = from_output;
-    return y;
-  }
+struct RelulabActivationBackward : public torch::autograd::Node {
+  ActivationSpec spec;
+  bool from_output = false;
+  torch::autograd::SavedVariable saved;
 
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    const ActivationSpec spec =
-        spec_from(ctx->saved_data["kind"].toInt(), ctx->saved_data["p0"].toDouble(),
-                  ctx->saved_data["p1"].toDouble());
+  std::string name() const override { return "RelulabActivationBackward"; }
+  void release_variables() override { saved.reset_data(); }
+
+  variable_list apply(variable_list&& grads) override {
     TORCH_CHECK(!at::GradMode::is_enabled(), "relulab: ", describe(spec),
                 " has no double backward (create_graph=True); use PyTorch's ",
                 std::string(activation_info(spec.kind).pytorch), " for higher derivatives");
-    const at::Tensor saved = ctx->get_saved_variables()[0];
-    at::Tensor dx =
-        relulab_backward(spec, saved, ctx->saved_data["from_output"].toBool(), grads[0]);
-    return {dx, at::Tensor(), at::Tensor(), at::Tensor()};
+    const at::Tensor tensor = saved.unpack(from_output ? shared_from_this() : nullptr);
+    // After a backward without retain_graph, unpack throws PyTorch's own "backward through the
+    // graph a second time" error.
+    if (!grads[0].defined() || !should_compute_output(0)) return {at::Tensor()};
+    return {relulab_backward(spec, tensor, from_output, grads[0])};
   }
 };
+
+at::Tensor forward_with_grad(const ActivationSpec& spec, const at::Tensor& x) {
+  at::Tensor y = relulab_forward(spec, x);
+  auto node = std::shared_ptr<RelulabActivationBackward>(new RelulabActivationBackward(),
+                                                         torch::autograd::deleteNode);
+  node->spec = spec;
+  node->from_output = activation_info(spec.kind).backward_from_output;
+  node->set_next_edges(torch::autograd::collect_next_edges(x));
+  torch::autograd::set_history(y, node);
+  node->saved = torch::autograd::SavedVariable(node->from_output ? y : x, node->from_output);
+  return y;
+}
+
+}  // namespace
 
 at::Tensor activation(const at::Tensor& x, std::int64_t kind, double p0, double p1) {
   const ActivationSpec spec = spec_from(kind, p0, p1);
@@ -166,10 +175,9 @@ at::Tensor activation(const at::Tensor& x, std::int64_t kind, double p0, double 
   if (!relulab_handles(x)) return pytorch_forward(spec, x);
   // Inference (no_grad, or an input that needs no gradient): no autograd node, nothing saved.
   if (!at::GradMode::is_enabled() || !x.requires_grad()) return relulab_forward(spec, x);
-  return RelulabActivation::apply(x, kind, p0, p1);
+  return forward_with_grad(spec, x);
 }
 
-}  // namespace
 }  // namespace relulab::torch_ext
 
 TORCH_LIBRARY(relulab, m) {

@@ -32,6 +32,8 @@ void for_each_double(const at::Tensor& out, F&& f) {
   });
 }
 
+// torch.ops.relulab.activation (activation_ops.cpp).
+at::Tensor activation(const at::Tensor& x, std::int64_t kind, double p0, double p1);
 // torch.ops.relulab.prelu (prelu_ops.cpp).
 at::Tensor prelu(const at::Tensor& x, const at::Tensor& weight);
 // torch.ops.relulab.table (table_json.cpp).
