@@ -96,7 +96,7 @@ def training_run(fn, x, dy):
     return run
 
 
-def bench_ops(sizes, threads_list, rounds):
+def bench_ops(sizes, threads_list, rounds, floors):
     results = []
     generator = torch.Generator().manual_seed(1)
     for size in sizes:
@@ -104,6 +104,10 @@ def bench_ops(sizes, threads_list, rounds):
         dy = torch.ones(size)
         for threads in threads_list:
             torch.set_num_threads(threads)
+            # What autograd itself costs, whichever op: a view's backward (no kernel) and the
+            # gradient accumulation. Both sides of every forward+backward row pay it.
+            floor = interleaved({"floor": training_run(lambda v: v.view(-1), x, dy)}, rounds)
+            floors.append({"size": size, "threads": threads, "floor": summary(floor["floor"])})
             for name, theirs, ours, transcendental in OPS:
                 for kind, make in (("forward", lambda f: forward_run(f, x)),
                                    ("forward+backward", lambda f: training_run(f, x, dy))):
@@ -184,7 +188,13 @@ def markdown(data):
              "under no_grad; forward+backward is `f(x).backward(dy)` through autograd. Both sides "
              "run at the same torch.set_num_threads, and both thread counts are shown.", ""]
     for size in data["sizes"]:
+        floor = ", ".join(f"{f['threads']} thread{'s' if f['threads'] > 1 else ''}: "
+                          f"{us(f['floor'])} µs" for f in data["autograd_floor"]
+                          if f["size"] == size)
         lines += [f"### 2^{size.bit_length() - 1} floats", "",
+                  "Autograd's own cost in every forward+backward row, both sides (the backward of "
+                  f"`x.view(-1)`: no kernel, only the engine and the gradient accumulation): {floor}.",
+                  "",
                   "| activation | pass | threads | PyTorch µs | relulab_torch µs | × PyTorch |",
                   "|---|---|---|---|---|---|"]
         for r in data["ops"]:
@@ -234,9 +244,11 @@ def main():
     threads = [1, 2]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip() or "unknown"
+    floors = []
     data = {"command": args.command, "date": datetime.date.today().isoformat(), "cpu": cpu_name(),
             "torch": torch.__version__, "commit": commit, "rounds": rounds, "sizes": sizes,
-            "ops": bench_ops(sizes, threads, rounds),
+            "ops": bench_ops(sizes, threads, rounds, floors),
+            "autograd_floor": floors,
             "training": bench_training(threads, 3 if args.quick else rounds)}
     with open(args.out, "w") as f:
         json.dump(data, f, indent=1)
