@@ -252,7 +252,8 @@ void ReluMaskBackwardSpan(const std::uint8_t* mask, const float* dy, float* dx, 
         bits[0] = static_cast<std::uint8_t>(mask[i / 8] >> k);
       }
       const auto positive = hn::LoadMaskBits(d, bits);
-      hn::StoreU(hn::IfThenElseZero(positive, hn::LoadU(d, dy + i + k)), d, dx + i + k);
+      // AND, not IfThenElseZero, which becomes a slow masked load (see ReluOp::Backward).
+      hn::StoreU(hn::And(hn::VecFromMask(d, positive), hn::LoadU(d, dy + i + k)), d, dx + i + k);
     }
   });
   for (std::size_t i = whole; i < n; ++i) dx[i] = (mask[i / 8] >> (i % 8)) & 1u ? dy[i] : 0.0f;

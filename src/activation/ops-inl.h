@@ -40,7 +40,11 @@ struct ReluOp {
   }
   template <class D, class V>
   HWY_INLINE V Backward(D d, V x, V dy) const {
-    return hn::IfThenElseZero(hn::Gt(x, hn::Zero(d)), dy);
+    // dy where x > 0, else +0 (also for NaN or infinite dy), as a bitwise AND with the mask:
+    // with IfThenElseZero the compiler folds the load of dy into an AVX-512 zero-masking load,
+    // which ran at 0.72 of PyTorch's ReLU backward on 2^22 floats (DRAM, one thread, Zen 4),
+    // against 1.2x this way.
+    return hn::And(hn::VecFromMask(d, hn::Gt(x, hn::Zero(d))), dy);
   }
   template <class D, class V>
   HWY_INLINE V BackwardFromOutput(D d, V y, V dy) const {
@@ -87,7 +91,7 @@ struct Relu6Op {
   template <class D, class V>
   HWY_INLINE V Backward(D d, V x, V dy) const {
     const auto inside = hn::And(hn::Gt(x, hn::Zero(d)), hn::Lt(x, hn::Set(d, 6.0f)));
-    return hn::IfThenElseZero(inside, dy);
+    return hn::And(hn::VecFromMask(d, inside), dy);  // not IfThenElseZero: see ReluOp
   }
   template <class D, class V>
   HWY_INLINE V BackwardFromOutput(D d, V y, V dy) const {
@@ -337,7 +341,7 @@ struct HardSigmoidOp {
   template <class D, class V>
   HWY_INLINE V Backward(D d, V x, V dy) const {
     const auto inside = hn::And(hn::Gt(x, hn::Set(d, -3.0f)), hn::Lt(x, hn::Set(d, 3.0f)));
-    return hn::IfThenElseZero(inside, hn::Mul(dy, hn::Set(d, 1.0f / 6.0f)));
+    return hn::And(hn::VecFromMask(d, inside), hn::Mul(dy, hn::Set(d, 1.0f / 6.0f)));
   }
 };
 

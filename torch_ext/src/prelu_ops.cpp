@@ -41,6 +41,14 @@ Layout layout_of(const at::Tensor& x, const at::Tensor& weight) {
 
 at::Tensor forward_kernel(const at::Tensor& x, const at::Tensor& w, const Layout& l) {
   at::Tensor y = at::empty_like(x, at::MemoryFormat::Contiguous);
+  if (x.scalar_type() == at::kFloat && l.channels == 1) {
+    // One slope: the elementwise kernel, which splits over threads by elements (prelu_forward
+    // splits by channels, so one channel would run on one thread).
+    set_thread_count(at::get_num_threads());
+    const ActivationSpec spec{Activation::kPReLU, {w.data_ptr<float>()[0], 0.0f}};
+    activation_forward(spec, span_of<const float>(x), span_of<float>(y));
+    return y;
+  }
   if (x.scalar_type() == at::kFloat) {
     set_thread_count(at::get_num_threads());
     prelu_forward(static_cast<std::size_t>(l.outer), static_cast<std::size_t>(l.channels),
