@@ -14,6 +14,10 @@
 //   anything else (other dtypes, other devices, non-contiguous): PyTorch's own op with the same
 //     definition, so results and autograd are PyTorch's.
 // Errors are c10::Error (RuntimeError in Python) naming the activation and what is wrong.
+// First: libtorch 1.13's headers use c10::IValue in std::vector before defining it, which clang 14
+// rejects in C++20 (vector's members are constexpr there); g++ 12 accepts either order.
+#include <ATen/core/ivalue.h>
+
 #include <torch/csrc/autograd/function.h>
 #include <torch/csrc/autograd/functions/utils.h>
 #include <torch/csrc/autograd/saved_variable.h>

@@ -3,6 +3,10 @@
 //   dx = dy * (x > 0 ? 1 : w[c]),  dw[c] = sum over the other dims of dy * (x > 0 ? 0 : x).
 // float32 CPU contiguous x and weight run relulab's kernels (dw summed in double); float64 runs
 // the same formulas in double; anything else is PyTorch's at::prelu.
+// First: libtorch 1.13's headers use c10::IValue in std::vector before defining it, which clang 14
+// rejects in C++20 (vector's members are constexpr there); g++ 12 accepts either order.
+#include <ATen/core/ivalue.h>
+
 #include <torch/torch.h>
 
 #include <cstdint>

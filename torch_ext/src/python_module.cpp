@@ -5,6 +5,10 @@
 // 0.5 us, which is a quarter of a 2^14-element ReLU; METH_FASTCALL with the tensor unpacked in
 // place costs about what PyTorch's own bindings do. The GIL is released while the kernels run,
 // as PyTorch's ops do.
+// First: libtorch 1.13's headers use c10::IValue in std::vector before defining it, which clang 14
+// rejects in C++20 (vector's members are constexpr there); g++ 12 accepts either order.
+#include <ATen/core/ivalue.h>
+
 #include <Python.h>
 #include <torch/csrc/Exceptions.h>
 #include <torch/csrc/autograd/python_variable.h>

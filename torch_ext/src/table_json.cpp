@@ -1,6 +1,10 @@
 // torch.ops.relulab.table(): the activation table as JSON, so that the Python package builds its
 // functions and modules from the same list as the C++ library (names, PyTorch names, parameters
 // with PyTorch's defaults, and whether backward uses the output).
+// First: libtorch 1.13's headers use c10::IValue in std::vector before defining it, which clang 14
+// rejects in C++20 (vector's members are constexpr there); g++ 12 accepts either order.
+#include <ATen/core/ivalue.h>
+
 #include <nlohmann/json.hpp>
 
 #include "ops.hpp"
