@@ -1,9 +1,8 @@
 // relulab's activation kernels as PyTorch operators, registered in the dispatcher as
-// torch.ops.relulab.* (loaded by relulab_torch/_ops.py):
-//   activation(Tensor x, int kind, float p0, float p1) -> Tensor   every entry of the table but
-//   PReLU prelu(Tensor x, Tensor weight) -> Tensor                       PReLU, one slope or one
-//   per channel table() -> str                                                 the table as JSON,
-//   for Python
+// torch.ops.relulab.* when the module is loaded (relulab_torch/_ops.py imports it):
+// - activation(Tensor x, int kind, float p0, float p1) -> Tensor: every table entry but PReLU;
+// - prelu(Tensor x, Tensor weight) -> Tensor: PReLU, one slope or one per channel (prelu_ops.cpp);
+// - table() -> str: the table as JSON, for the Python package.
 //
 // Which code runs, by input:
 //   float32, CPU, contiguous: relulab's SIMD kernels (runtime dispatch, OpenMP threads as many as
