@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 
 #include "relulab/activation.hpp"
+#include "relulab/communicator.hpp"
 #include "relulab/study/study.hpp"
 
 namespace relulab::cli {
@@ -31,6 +32,14 @@ class UsageError : public std::runtime_error {
 class RuntimeError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+// A RuntimeError that every rank of an MPI job raises at the same point (a NaN stop, a checkpoint
+// that rank 0 could not resume from): rank 0 says it and all end with exit 1, where any other
+// error on one rank ends the whole job through MPI_Abort.
+class SharedRuntimeError : public RuntimeError {
+ public:
+  using RuntimeError::RuntimeError;
 };
 
 // Activation names and --param NAME=VALUE overrides, as given on the command line. An empty
@@ -96,7 +105,8 @@ struct TrainOptions {
   std::int64_t gradient_every = 50;
 };
 CLI::App* add_train_command(CLI::App& app, TrainOptions& options);
-void run_train(const TrainOptions& options);
+// Data-parallel over `comm`'s ranks when there are several (mpirun).
+void run_train(const TrainOptions& options, Communicator& comm);
 
 struct EvalOptions {
   std::filesystem::path checkpoint;
@@ -118,6 +128,8 @@ struct StudyCommandOptions {
   int threads = 0;
 };
 CLI::App* add_study_command(CLI::App& app, StudyCommandOptions& options);
-void run_study(const StudyCommandOptions& options, const std::string& command_line);
+// The runs spread over `comm`'s ranks when there are several (mpirun).
+void run_study(const StudyCommandOptions& options, const std::string& command_line,
+               Communicator& comm);
 
 }  // namespace relulab::cli

@@ -1,10 +1,15 @@
 // `relulab`: the command-line tool. Subcommands live in one file each (see commands.hpp); this
 // file wires them into CLI11 and turns errors into the documented exit codes.
+#include <omp.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -12,8 +17,13 @@
 
 #include "commands.hpp"
 #include "diagnose_command.hpp"
+#include "relulab/communicator.hpp"
 #include "relulab/gemm.hpp"
 #include "relulab/spelling.hpp"
+#include "relulab/threads.hpp"
+#ifdef RELULAB_HAVE_MPI
+#include "relulab/mpi/world.hpp"
+#endif
 
 namespace {
 
@@ -58,6 +68,16 @@ void suggest_command(CLI::App& app, int argc, char** argv) {
     fmt::print(stderr, "relulab: unknown command '{}'; did you mean '{}'?\n", argv[1], best);
 }
 
+#ifdef RELULAB_HAVE_MPI
+// Threads per rank when neither --threads nor OMP_NUM_THREADS says: the cores this process may
+// use, shared by the ranks on this machine (2 ranks on 2 cores: 1 thread each, not 2 each).
+void share_cores(const relulab::Communicator& comm) {
+  if (comm.size() == 1 || std::getenv("OMP_NUM_THREADS") != nullptr) return;
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  relulab::set_thread_count(std::min(omp_get_num_procs(), std::max(1, cores / comm.local_size())));
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -93,24 +113,63 @@ int main(int argc, char** argv) {
     return cli11_code == 0 ? kExitOk : kExitUsageError;
   }
 
+  // Under mpirun: one World for the whole run. Only train and study are collective.
+  std::unique_ptr<relulab::Communicator> world;
+  relulab::Communicator* comm = &relulab::single_process();
+  if (const int launched = relulab::launcher_world_size(); launched > 1) {
+#ifdef RELULAB_HAVE_MPI
+    if (!train->parsed() && !study->parsed()) {
+      fmt::print(stderr,
+                 "relulab: only `relulab train` and `relulab study` run under mpirun; run `relulab "
+                 "{}` as one process\n",
+                 app.get_subcommands().front()->get_name());
+      return kExitUsageError;
+    }
+    world = std::make_unique<relulab::mpi::World>(argc, argv);
+    comm = world.get();
+    share_cores(*comm);
+#else
+    fmt::print(
+        stderr,
+        "relulab: this binary was built without MPI support (CMake found no MPI: apt install "
+        "libopenmpi-dev openmpi-bin and rebuild, or configure with -DRELULAB_MPI=ON to "
+        "require it), so the {} copies that mpirun started would each run alone; run it "
+        "without mpirun\n",
+        launched);
+    return kExitUsageError;
+#endif
+  }
+
   try {
     if (list->parsed()) run_list(list_options);
     if (plot->parsed()) run_plot(plot_options);
     if (bench->parsed()) run_bench(bench_options);
-    if (train->parsed()) run_train(train_options);
+    if (train->parsed()) run_train(train_options, *comm);
     if (eval->parsed()) run_eval(eval_options);
     if (diagnose->parsed()) run_diagnose(diagnose_options);
     if (study->parsed()) {
       std::string command_line = "relulab";
       for (int i = 1; i < argc; ++i) command_line += std::string(" ") + argv[i];
-      run_study(study_options, command_line);
+      run_study(study_options, command_line, *comm);
     }
   } catch (const UsageError& e) {
-    fmt::print(stderr, "relulab: {}\n", e.what());
+    // Arguments and configuration are the same on every rank, and so is this error: rank 0 says
+    // it and every rank ends normally.
+    if (comm->is_root()) fmt::print(stderr, "relulab: {}\n", e.what());
     return kExitUsageError;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "relulab: error: {}\n", e.what());
+  } catch (const SharedRuntimeError& e) {
+    if (comm->is_root()) fmt::print(stderr, "relulab: error: {}\n", e.what());
     return kExitRuntimeError;
+  } catch (const std::exception& e) {
+    if (comm->size() == 1) {
+      fmt::print(stderr, "relulab: error: {}\n", e.what());
+      return kExitRuntimeError;
+    }
+    // One rank may fail alone while the others wait in a collective: end the whole job.
+    fmt::print(stderr, "relulab: error on rank {} of {}: {}\n", comm->rank(), comm->size(),
+               e.what());
+    std::fflush(stderr);
+    comm->abort(kExitRuntimeError);
   }
   return kExitOk;
 }
