@@ -165,4 +165,15 @@ TEST_F(CliTest, QuickBenchPrintsOneRowPerSizeAndCopyRatio) {
   EXPECT_NE(r.output.find("relu "), std::string::npos) << r.output;
 }
 
+#ifdef RELULAB_CLI_WITHOUT_MPI
+// Built without MPI and started by mpirun as 2 copies (what mpirun's environment says): each copy
+// refuses, rather than training the same model twice into the same folder.
+TEST(CliWithoutMpi, RefusesToRunAsCopiesUnderMpirun) {
+  const CommandResult r = run_cli("train --epochs 1", "OMPI_COMM_WORLD_SIZE=2");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("built without MPI support"), std::string::npos) << r.output;
+  EXPECT_EQ(run_cli("list", "OMPI_COMM_WORLD_SIZE=1").exit_code, 0);
+}
+#endif
+
 }  // namespace

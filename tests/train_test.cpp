@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "blob_data.hpp"
 #include "relulab/data/dataset.hpp"
 #include "relulab/random.hpp"
 #include "relulab/threads.hpp"
@@ -19,24 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Two Gaussian blobs per class in 12 dimensions: learnable in a few epochs, not trivially.
-data::Dataset blobs(std::int64_t n, std::uint64_t seed) {
-  Rng rng(seed);
-  data::Dataset d;
-  d.features = Tensor({n, 12});
-  d.labels.resize(static_cast<std::size_t>(n));
-  d.num_classes = 3;
-  d.source = "blobs";
-  for (std::int64_t i = 0; i < n; ++i) {
-    const auto label = static_cast<std::int32_t>(rng.below(3));
-    d.labels[static_cast<std::size_t>(i)] = label;
-    for (std::int64_t j = 0; j < 12; ++j) {
-      const float center = (j % 3 == label) ? 1.5f : 0.0f;
-      d.features[static_cast<std::size_t>(i * 12 + j)] = center + rng.normal();
-    }
-  }
-  return d;
-}
+using testing::blobs;
 
 data::TrainTest blob_sets() {
   return {blobs(600, 1), blobs(200, 2)};

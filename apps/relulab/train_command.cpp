@@ -1,6 +1,7 @@
 // `relulab train`: trains a model on a data set, with a progress bar on a terminal (plain lines
 // otherwise), per-epoch metrics in DIR/metrics.jsonl and DIR/metrics.csv, and a checkpoint at
-// every epoch in DIR/checkpoint.safetensors (`--resume` continues from it).
+// every epoch in DIR/checkpoint.safetensors (`--resume` continues from it). Under `mpirun -np N`
+// the training is data-parallel (relulab/train/trainer.hpp) and rank 0 alone prints and writes.
 #include <unistd.h>
 
 #include <cmath>
@@ -60,6 +61,14 @@ class ProgressDisplay : public train::TrainObserver {
 
 CLI::App* add_train_command(CLI::App& app, TrainOptions& o) {
   CLI::App* c = app.add_subcommand("train", "Train a model on a data set");
+  c->footer(
+      "Several processes or machines: `mpirun -np N relulab train ...` trains data-parallel. "
+      "Every rank reads the same --data; each takes 1/N of every global batch of --batch "
+      "examples (the data order is a single process's for the seed), and the ranks average "
+      "their gradients with MPI_Allreduce, so parameters stay identical. Batch norm uses each "
+      "rank's own batch statistics (not synchronised); its running statistics are averaged over "
+      "the ranks at every epoch's end. Rank 0 alone prints and writes --out; --resume works with "
+      "any number of ranks. Threads per rank default to the machine's cores / ranks on it.");
   c->add_option("--model", o.model, "mlp:512-512, deep-mlp:DEPTH:WIDTH, cnn, resnet:2, or JSON")
       ->capture_default_str();
   c->add_option("--activation", o.activation, "Activation (see `relulab list`)")
@@ -124,7 +133,7 @@ CLI::App* add_train_command(CLI::App& app, TrainOptions& o) {
   return c;
 }
 
-void run_train(const TrainOptions& o) {
+void run_train(const TrainOptions& o, Communicator& comm) {
   if (o.threads > 0) set_thread_count(o.threads);
   train::TrainConfig config;
   config.model = o.model;
@@ -158,7 +167,7 @@ void run_train(const TrainOptions& o) {
         sets.test, 0,
         std::min<std::int64_t>(o.test_limit, static_cast<std::int64_t>(sets.test.labels.size())));
 
-  auto trainer = train::Trainer::create(config, std::move(sets));
+  auto trainer = train::Trainer::create(config, std::move(sets), comm);
   if (!trainer) {
     if (trainer.status().code() == StatusCode::kInvalidArgument)
       throw UsageError(trainer.status().message());
@@ -166,22 +175,32 @@ void run_train(const TrainOptions& o) {
   }
   train::Trainer& t = *trainer.value();
   if (o.resume) {
-    if (Status s = t.resume(o.out_dir / "checkpoint.safetensors"); !s)
-      throw RuntimeError(s.message());
-    fmt::print("resumed from {} at epoch {} (step {})\n",
-               (o.out_dir / "checkpoint.safetensors").string(), t.epoch(), t.step());
+    if (Status s = t.resume(o.out_dir / "checkpoint.safetensors"); !s) {
+      // The same on every rank (rank 0 read the file and told the others).
+      throw SharedRuntimeError(s.message());
+    }
+    if (comm.is_root())
+      fmt::print("resumed from {} at epoch {} (step {})\n",
+                 (o.out_dir / "checkpoint.safetensors").string(), t.epoch(), t.step());
   }
-  fmt::print(
-      "training {} with {} ({}) on {}: {} train / {} test examples, batch {}, {} {} lr {}, "
-      "{} threads -> {}\n",
-      t.model().net.describe(), describe(config.activation), o.init, o.data,
-      t.data().train.labels.size(), t.data().test.labels.size(), config.batch, config.optimizer,
-      config.schedule, config.lr, thread_count(), o.out_dir.string());
+  const std::string ranks =
+      comm.size() > 1
+          ? fmt::format("{} ranks x {} threads (data-parallel, MPI)", comm.size(), thread_count())
+          : fmt::format("{} threads", thread_count());
+  if (comm.is_root())
+    fmt::print(
+        "training {} with {} ({}) on {}: {} train / {} test examples, batch {}, {} {} lr {}, "
+        "{} -> {}\n",
+        t.model().net.describe(), describe(config.activation), o.init, o.data,
+        t.data().train.labels.size(), t.data().test.labels.size(), config.batch, config.optimizer,
+        config.schedule, config.lr, ranks, o.out_dir.string());
+  std::fflush(stdout);
+  // Rank 0 alone shows progress and records diagnostics: the ranks hold the same model.
   ProgressDisplay progress(config.epochs);
   train::ObserverList observers;
-  observers.add(&progress);
+  if (comm.is_root()) observers.add(&progress);
   std::unique_ptr<diag::DiagnosticsRecorder> recorder;
-  if (o.diagnostics) {
+  if (o.diagnostics && comm.is_root()) {
     diag::ProbeOptions probe_options;
     probe_options.examples = o.probe;
     diag::GradientFlowOptions gradient_options;
@@ -194,7 +213,12 @@ void run_train(const TrainOptions& o) {
     if (!started) throw RuntimeError(started.message());
     observers.add(recorder.get());
   }
-  if (Status s = t.fit(&observers); !s) throw RuntimeError(s.message());
+  if (Status s = t.fit(&observers); !s) {
+    // A NaN stop is decided from the summed gradients, so on every rank at once; a failed write
+    // happens on rank 0 alone.
+    if (s.code() == StatusCode::kNumericalError) throw SharedRuntimeError(s.message());
+    throw RuntimeError(s.message());
+  }
   if (recorder && !recorder->status()) throw RuntimeError(recorder->status().message());
 }
 

@@ -139,6 +139,31 @@ Status Trainer::save_checkpoint(const std::filesystem::path& path) const {
 }
 
 Status Trainer::resume(const std::filesystem::path& path) {
+  // Under MPI rank 0 reads the file (the others need not see it: another machine's disk) and
+  // sends its outcome, then its state, to every rank.
+  Status read = comm_->is_root() ? resume_from_file(path) : Status::ok();
+  if (comm_->size() == 1) return read;
+  auto code = static_cast<int>(read.code());
+  comm_->broadcast(std::as_writable_bytes(std::span(&code, 1)), 0);
+  std::string message = read.message();
+  comm_->broadcast(message, 0);
+  switch (static_cast<StatusCode>(code)) {
+    case StatusCode::kOk:
+      break;
+    case StatusCode::kInvalidArgument:
+      return Status::invalid_argument(message);
+    case StatusCode::kIoError:
+      return Status::io_error(message);
+    case StatusCode::kCorruptData:
+      return Status::corrupt_data(message);
+    case StatusCode::kNumericalError:
+      return Status::numerical_error(message);
+  }
+  synchronize();
+  return Status::ok();
+}
+
+Status Trainer::resume_from_file(const std::filesystem::path& path) {
   auto c = read_checkpoint(path);
   if (!c) return c.status();
   const Json& meta = c.value().meta;

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "data_parallel.hpp"
 #include "relulab/io/atomic_file.hpp"
 #include "relulab/nn/loss.hpp"
 #include "relulab/threads.hpp"
@@ -129,11 +130,21 @@ std::string to_json_line(const EpochMetrics& m) {
   return j.dump();
 }
 
-Result<std::unique_ptr<Trainer>> Trainer::create(const TrainConfig& config, data::TrainTest data) {
+Result<std::unique_ptr<Trainer>> Trainer::create(const TrainConfig& config, data::TrainTest data,
+                                                 Communicator& comm) {
   RELULAB_TRY(validate(config));
   retain_freed_tensor_memory();
   if (data.train.labels.empty()) return Status::invalid_argument("the training set is empty");
+  if (comm.size() > 1 &&
+      !(comm.agree(data.train.labels.size()) && comm.agree(data.test.labels.size()) &&
+        comm.agree(data.train.features.size()))) {
+    return Status::invalid_argument(fmt::format(
+        "rank {} loaded {} training and {} test examples, and another rank a different data set: "
+        "every rank must read the same data",
+        comm.rank(), data.train.labels.size(), data.test.labels.size()));
+  }
   std::unique_ptr<Trainer> t(new Trainer());
+  t->comm_ = &comm;
   t->config_ = config;
   t->data_ = std::move(data);
   if (config.normalize) {
@@ -160,7 +171,26 @@ Result<std::unique_ptr<Trainer>> Trainer::create(const TrainConfig& config, data
                                         steps_per_epoch * config.epochs);
   if (!schedule) return schedule.status();
   t->schedule_ = std::move(schedule).value();
+  // Every rank initialised from the same seed; rank 0's state is made everyone's all the same, so
+  // that nothing but the data each rank sees can differ.
+  t->synchronize();
   return t;
+}
+
+void Trainer::synchronize() {
+  if (comm_->size() == 1) return;
+  struct Scalars {
+    int epoch;
+    std::int64_t step, skipped;
+    double seconds;
+    Rng::State rng;
+  } s{epoch_, step_, skipped_, seconds_, rng_.state()};
+  broadcast_state(*comm_, *model_, *optimizer_, std::as_writable_bytes(std::span(&s, 1)));
+  epoch_ = s.epoch;
+  step_ = s.step;
+  skipped_ = s.skipped;
+  seconds_ = s.seconds;
+  rng_.set_state(s.rng);
 }
 
 Result<EpochMetrics> Trainer::train_epoch(TrainObserver* observer) {
@@ -169,33 +199,52 @@ Result<EpochMetrics> Trainer::train_epoch(TrainObserver* observer) {
   const std::int64_t batches = (n + config_.batch - 1) / config_.batch;
   const int epoch = epoch_ + 1;
   const std::vector<std::int64_t> order = data::epoch_order(n, config_.seed, epoch, true);
+  const int ranks = comm_->size();
 
   Tensor x;
   std::vector<std::int32_t> y;
   double loss_sum = 0;
-  std::int64_t correct = 0, seen = 0;
+  std::int64_t correct = 0, seen = 0;  // seen: by this rank
   const auto t0 = Clock::now();
   double lr = 0;
   for (std::int64_t b = 0; b < batches; ++b) {
     const std::int64_t begin = b * config_.batch;
     const std::int64_t count = std::min<std::int64_t>(config_.batch, n - begin);
-    data::gather_batch(
-        train,
-        std::span(order).subspan(static_cast<std::size_t>(begin), static_cast<std::size_t>(count)),
-        x, y);
+    // This rank's share of the batch (all of it in a single process).
+    const Share mine = share_of(count, comm_->rank(), ranks);
     ++step_;
-    const nn::Pass pass{nn::Mode::kTrain, config_.seed ^ (static_cast<std::uint64_t>(step_) << 20)};
-    const Tensor logits = model_->net.forward(x, pass);
-    nn::LossResult loss = nn::softmax_cross_entropy(logits, y);
+    nn::LossResult loss;
     std::optional<std::string> bad;
-    if (!std::isfinite(loss.loss)) {
-      bad = fmt::format("the loss is {}", loss.loss);
-    } else {
-      optimizer_->zero_grad();
-      model_->net.backward(loss.grad);
-      bad = non_finite_parameter(*model_, /*gradient=*/true);
+    optimizer_->zero_grad();
+    if (mine.size() > 0) {
+      data::gather_batch(train,
+                         std::span(order).subspan(static_cast<std::size_t>(begin + mine.begin),
+                                                  static_cast<std::size_t>(mine.size())),
+                         x, y);
+      const nn::Pass pass{nn::Mode::kTrain,
+                          config_.seed ^ (static_cast<std::uint64_t>(step_) << 20)};
+      const Tensor logits = model_->net.forward(x, pass);
+      loss = nn::softmax_cross_entropy(logits, y);
+      if (!std::isfinite(loss.loss)) {
+        bad = fmt::format("the loss is {}", loss.loss);
+      } else {
+        if (ranks > 1) {
+          // d(global mean)/d(logits) = (share / count) d(share mean)/d(logits).
+          const float scale = static_cast<float>(mine.size()) / static_cast<float>(count);
+          for (float& g : loss.grad.span()) g *= scale;
+        }
+        model_->net.backward(loss.grad);
+      }
+      model_->net.release();
     }
-    model_->net.release();
+    if (ranks > 1) {
+      const std::vector<int> bad_ranks =
+          allreduce_gradients(*comm_, *model_, bad.has_value(), gradient_buffer_);
+      // The same words on every rank, whichever rank's share held the culprit.
+      if (!bad_ranks.empty())
+        bad = fmt::format("the loss is not finite on rank {}", fmt::join(bad_ranks, ", "));
+    }
+    if (!bad) bad = non_finite_parameter(*model_, /*gradient=*/true);
     if (bad) {
       if (config_.on_nan == OnNan::kStop) {
         return Status::numerical_error(fmt::format(
@@ -216,9 +265,9 @@ Result<EpochMetrics> Trainer::train_epoch(TrainObserver* observer) {
           epoch, step_, *bad_weight, lr));
     }
     if (observer) observer->after_update(step_, *model_);
-    loss_sum += loss.loss * static_cast<double>(count);
+    loss_sum += loss.loss * static_cast<double>(mine.size());
     correct += loss.correct;
-    seen += count;
+    seen += mine.size();
     if (observer) {
       const double elapsed = seconds_since(t0);
       BatchProgress p;
@@ -234,7 +283,24 @@ Result<EpochMetrics> Trainer::train_epoch(TrainObserver* observer) {
       observer->on_batch(p);
     }
   }
-  const double elapsed = seconds_since(t0);
+  double elapsed = seconds_since(t0);
+  if (ranks > 1) {
+    // The epoch's totals over all ranks; its time is the slowest rank's (all the same, give or
+    // take the last allreduce).
+    double totals[4] = {loss_sum, static_cast<double>(correct), static_cast<double>(seen), 0};
+    comm_->allreduce_sum(totals);
+    loss_sum = totals[0];
+    correct = static_cast<std::int64_t>(totals[1]);
+    seen = static_cast<std::int64_t>(totals[2]);
+    comm_->broadcast(std::as_writable_bytes(std::span(&elapsed, 1)), 0);
+    average_buffers(*comm_, *model_);
+    if (!comm_->agree(parameter_hash(*model_))) {
+      return Status::numerical_error(fmt::format(
+          "epoch {}: the ranks' parameters differ after the epoch (rank {}'s hash {:016x}); "
+          "the MPI library's sum is not the same on every rank",
+          epoch, comm_->rank(), parameter_hash(*model_)));
+    }
+  }
   seconds_ += elapsed;
   epoch_ = epoch;
   EpochMetrics m;
@@ -244,7 +310,7 @@ Result<EpochMetrics> Trainer::train_epoch(TrainObserver* observer) {
   m.train.examples = seen;
   m.train.loss = seen ? loss_sum / static_cast<double>(seen) : NAN;
   m.train.accuracy = seen ? static_cast<double>(correct) / static_cast<double>(seen) : 0.0;
-  m.test = evaluate(data_.test);
+  m.test = evaluate_shared(data_.test);
   m.seconds = seconds_;
   m.images_per_second = static_cast<double>(n) / elapsed;
   m.skipped_batches = skipped_;
@@ -252,14 +318,35 @@ Result<EpochMetrics> Trainer::train_epoch(TrainObserver* observer) {
   return m;
 }
 
-Evaluation Trainer::evaluate(const data::Dataset& d, std::int64_t batch) {
-  Evaluation e;
+Evaluation Trainer::evaluate_shared(const data::Dataset& d) {
+  if (comm_->size() == 1) return evaluate(d);
+  // Each rank evaluates a contiguous share of the set; the sums make the whole set's figures.
   const auto n = static_cast<std::int64_t>(d.labels.size());
+  const Share mine = share_of(n, comm_->rank(), comm_->size());
+  const Evaluation local = evaluate_range(d, mine.begin, mine.size(), 1000);
+  double totals[2] = {local.loss * static_cast<double>(local.examples),
+                      local.accuracy * static_cast<double>(local.examples)};
+  comm_->allreduce_sum(totals);
+  Evaluation e;
+  e.examples = n;
+  if (n == 0) return e;
+  e.loss = totals[0] / static_cast<double>(n);
+  e.accuracy = std::round(totals[1]) / static_cast<double>(n);
+  return e;
+}
+
+Evaluation Trainer::evaluate(const data::Dataset& d, std::int64_t batch) {
+  return evaluate_range(d, 0, static_cast<std::int64_t>(d.labels.size()), batch);
+}
+
+Evaluation Trainer::evaluate_range(const data::Dataset& d, std::int64_t first, std::int64_t n,
+                                   std::int64_t batch) {
+  Evaluation e;
   if (n == 0) return e;
   double loss_sum = 0;
   std::int64_t correct = 0;
-  for (std::int64_t begin = 0; begin < n; begin += batch) {
-    const std::int64_t count = std::min(batch, n - begin);
+  for (std::int64_t begin = first; begin < first + n; begin += batch) {
+    const std::int64_t count = std::min(batch, first + n - begin);
     const Tensor logits = model_->net.forward(d.features.rows(begin, count), nn::Pass{});
     const nn::LossResult loss = nn::softmax_cross_entropy(
         logits, std::span(d.labels).subspan(static_cast<std::size_t>(begin),
@@ -287,7 +374,8 @@ Status Trainer::fit(TrainObserver* observer) {
 }
 
 Status Trainer::write_outputs() const {
-  if (config_.out_dir.empty()) return Status::ok();
+  // Under MPI rank 0 alone writes: the ranks hold the same model.
+  if (config_.out_dir.empty() || !comm_->is_root()) return Status::ok();
   std::error_code ec;
   std::filesystem::create_directories(config_.out_dir, ec);
   if (ec) {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "relulab/activation.hpp"
+#include "relulab/communicator.hpp"
 #include "relulab/data/dataset.hpp"
 #include "relulab/nn/init.hpp"
 #include "relulab/nn/lr_schedule.hpp"
@@ -126,10 +127,17 @@ class Trainer {
   // Builds and initialises the model for `data` (input shape and classes from data.train).
   // Normalises both sets per channel with the training set's mean and standard deviation, and
   // keeps that normalisation in checkpoints so that evaluation applies the same one.
-  static Result<std::unique_ptr<Trainer>> create(const TrainConfig& config, data::TrainTest data);
+  //
+  // With a communicator of several ranks (mpirun), training is data-parallel: every rank passes
+  // the same config and data, takes its share of each global batch of config.batch examples and
+  // the ranks sum their gradients (src/train/data_parallel.hpp says how); rank 0 alone writes
+  // files, and every call below is then collective.
+  static Result<std::unique_ptr<Trainer>> create(const TrainConfig& config, data::TrainTest data,
+                                                 Communicator& comm = single_process());
 
   // Loads weights, optimiser state, epoch, step and metrics history from a checkpoint written by
-  // a run with the same model; the run then continues from the epoch after it.
+  // a run with the same model; the run then continues from the epoch after it. Under MPI rank 0
+  // reads the file and gives its state to the others, so any number of ranks can resume it.
   Status resume(const std::filesystem::path& checkpoint);
 
   // Trains until config.epochs; after each epoch evaluates on the test set, appends the metrics,
@@ -139,12 +147,14 @@ class Trainer {
   // One epoch only (fit calls this); returns its metrics.
   Result<EpochMetrics> train_epoch(TrainObserver* observer = nullptr);
 
+  // On this rank alone (the whole set).
   Evaluation evaluate(const data::Dataset& data, std::int64_t batch = 1000);
 
   nn::Model& model() { return *model_; }
   const TrainConfig& config() const { return config_; }
   const data::TrainTest& data() const { return data_; }
   const data::Normalization& normalization() const { return normalization_; }
+  // Under MPI, only rank 0's is complete after a resume (it alone writes metrics).
   const std::vector<EpochMetrics>& history() const { return history_; }
   int epoch() const { return epoch_; }
   std::int64_t step() const { return step_; }
@@ -155,7 +165,17 @@ class Trainer {
  private:
   Trainer() = default;
   Status write_outputs() const;
+  Status resume_from_file(const std::filesystem::path& checkpoint);
+  // Rank 0's parameters, buffers, optimiser state, counters and generator to every rank.
+  void synchronize();
+  // Examples [first, first + n) of `data`.
+  Evaluation evaluate_range(const data::Dataset& data, std::int64_t first, std::int64_t n,
+                            std::int64_t batch);
+  // The whole set, each rank taking a share.
+  Evaluation evaluate_shared(const data::Dataset& data);
 
+  Communicator* comm_ = nullptr;
+  std::vector<float> gradient_buffer_;  // the allreduce's, kept between steps
   TrainConfig config_;
   data::TrainTest data_;
   data::Normalization normalization_;
