@@ -187,7 +187,7 @@ TEST(Convergence, BestLearningRateAndTheSecondStage) {
   EXPECT_EQ(best_lr(s, results, "relu"), 0.1f);
   EXPECT_EQ(best_lr(s, results, "tanh"), 0.01f);  // neither gets there: fewer seconds (a tie)
   EXPECT_EQ(best_lr(s, results, "elu"), std::nullopt);
-  const std::vector<RunSpec> second = plan_best_lr_runs(s, results);
+  const std::vector<RunSpec> second = plan_best_lr_runs(s, best_lrs(s, results));
   ASSERT_EQ(second.size(), 2u);
   EXPECT_EQ(second[0].id, "convergence/relu/lr-0.1/seed-2");
   EXPECT_EQ(second[0].config.lr, 0.1f);

@@ -12,7 +12,7 @@ namespace relulab::study {
 
 Scale make_scale(const StudyOptions& options) {
   Scale s;
-  s.seeds = options.seeds;
+  s.seeds = options.seeds > 0 ? options.seeds : options.quick ? 1 : 3;
   if (options.data.starts_with("cifar10:")) {
     // Krizhevsky et al. (2012), Figure 1: CIFAR-10, 25% training error, a four-layer CNN (the
     // paper gives no sizes: relulab's `cnn`, conv5x5 32, pool, conv5x5 64, pool, fc 512, fc 10),
@@ -25,7 +25,6 @@ Scale make_scale(const StudyOptions& options) {
   }
   if (options.quick) {
     s.quick = true;
-    s.seeds = 1;
     s.train_limit = 2000;
     s.test_limit = 1000;
     s.convergence_train_limit = 2000;
@@ -154,12 +153,21 @@ std::vector<RunSpec> plan_runs(const Scale& s) {
   return runs;
 }
 
-std::vector<RunSpec> plan_best_lr_runs(const Scale& s, const Results& first_stage) {
+std::map<std::string, float> best_lrs(const Scale& s, const Results& first_stage) {
+  std::map<std::string, float> lrs;
+  for (const std::string& a : convergence_activations()) {
+    if (const std::optional<float> lr = best_lr(s, first_stage, a)) lrs[a] = *lr;
+  }
+  return lrs;
+}
+
+std::vector<RunSpec> plan_best_lr_runs(const Scale& s, const std::map<std::string, float>& lrs) {
   std::vector<RunSpec> runs;
   for (const std::string& a : convergence_activations()) {
-    const std::optional<float> lr = best_lr(s, first_stage, a);
-    if (!lr) continue;
-    for (int seed = 2; seed <= s.seeds; ++seed) runs.push_back(convergence_run(s, a, *lr, seed));
+    const auto it = lrs.find(a);
+    if (it == lrs.end()) continue;
+    for (int seed = 2; seed <= s.seeds; ++seed)
+      runs.push_back(convergence_run(s, a, it->second, seed));
   }
   return runs;
 }

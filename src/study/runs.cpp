@@ -1,6 +1,7 @@
 #include "runs.hpp"
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -147,19 +148,32 @@ std::string run_key(const RunSpec& spec) {
   return j.dump();
 }
 
+namespace {
+
+// The finished run's files read back, or nullopt when DIR/result.json is missing, records another
+// configuration or does not read back.
+std::optional<RunResult> finished_result(const RunSpec& spec, const fs::path& dir) {
+  if (!fs::exists(dir / "result.json")) return std::nullopt;
+  const Json old = Json::parse(read_text(dir / "result.json"), nullptr, false);
+  if (old.is_discarded() || old.value("key", "") != run_key(spec)) return std::nullopt;
+  auto r = read_result(dir, spec.id);
+  if (!r) return std::nullopt;
+  return std::move(r).value();
+}
+
+}  // namespace
+
+bool is_finished(const RunSpec& spec, const fs::path& study_dir) {
+  return finished_result(spec, study_dir / "runs" / spec.id).has_value();
+}
+
 Result<RunResult> run_or_reuse(const RunSpec& spec, const data::TrainTest& data,
                                const fs::path& study_dir, const RunProgress& progress) {
   const fs::path dir = study_dir / "runs" / spec.id;
   const std::string key = run_key(spec);
-  if (fs::exists(dir / "result.json")) {
-    const Json old = Json::parse(read_text(dir / "result.json"), nullptr, false);
-    if (!old.is_discarded() && old.value("key", "") == key) {
-      auto r = read_result(dir, spec.id);
-      if (r) {
-        if (progress) progress(1.0);
-        return r;
-      }
-    }
+  if (auto done = finished_result(spec, dir)) {
+    if (progress) progress(1.0);
+    return std::move(*done);
   }
   std::error_code ec;
   fs::remove_all(dir, ec);

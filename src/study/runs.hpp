@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "relulab/communicator.hpp"
 #include "relulab/data/dataset.hpp"
 #include "relulab/status.hpp"
 #include "relulab/train/trainer.hpp"
@@ -70,5 +71,18 @@ Result<RunResult> run_or_reuse(const RunSpec& spec, const data::TrainTest& data,
 
 // The configuration as the canonical JSON text stored in result.json.
 std::string run_key(const RunSpec& spec);
+
+// True when DIR/runs/<id>/result.json records this configuration and the run's files read back.
+bool is_finished(const RunSpec& spec, const std::filesystem::path& study_dir);
+
+// Under MPI (collective): trains the runs of `list` that are not finished in rank 0's study_dir,
+// spread over the ranks (longest first, each to the least loaded rank: `weight` estimates cost).
+// Rank 0 trains its share into study_dir, the others into a private scratch folder; their run
+// folders are then sent to rank 0, which alone writes them into study_dir (result.json last), so
+// that afterwards run_or_reuse on rank 0 finds every run finished. `progress` is rank 0's.
+Status run_distributed(const std::vector<RunSpec>& list, const data::TrainTest& data,
+                       const std::filesystem::path& study_dir, Communicator& comm,
+                       const std::function<double(const RunSpec&)>& weight,
+                       const std::function<RunProgress(const RunSpec&)>& progress);
 
 }  // namespace relulab::study

@@ -56,9 +56,11 @@ using Results = std::map<std::string, RunResult>;
 
 // The training runs of the study. Section 3's runs come in two stages: plan_runs gives the first
 // (every activation and lr on seed 1, plus everything else), plan_best_lr_runs the second (each
-// activation's best lr on seeds 2..N), which needs the first stage's results.
+// activation's best lr on seeds 2..N), which needs the first stage's results: best_lrs reads
+// them (on the rank that has them, under MPI), plan_best_lr_runs turns them into runs.
 std::vector<RunSpec> plan_runs(const Scale& scale);
-std::vector<RunSpec> plan_best_lr_runs(const Scale& scale, const Results& first_stage);
+std::map<std::string, float> best_lrs(const Scale& scale, const Results& first_stage);
+std::vector<RunSpec> plan_best_lr_runs(const Scale& scale, const std::map<std::string, float>& lrs);
 
 Section shapes_section(const std::filesystem::path& dir);
 Section cost_section(const Scale& scale, const StudyOptions& options,

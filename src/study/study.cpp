@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -102,24 +103,56 @@ std::string utc_now() {
   return buf;
 }
 
+// The second stage's learning rates as text ("relu 0.03\n..."; floats round-trip through %.9g).
+std::string lrs_text(const std::map<std::string, float>& lrs) {
+  std::string text;
+  for (const auto& [activation, lr] : lrs) text += fmt::format("{} {:.9g}\n", activation, lr);
+  return text;
+}
+
+std::map<std::string, float> lrs_from_text(const std::string& text) {
+  std::map<std::string, float> lrs;
+  std::istringstream in(text);
+  std::string activation;
+  for (float lr; in >> activation >> lr;) lrs[activation] = lr;
+  return lrs;
+}
+
+// A rank other than 0: trains its share of both stages' runs, then waits for rank 0's report.
+Status help_rank_0(const Scale& scale, const data::TrainTest& data, const fs::path& dir,
+                   Communicator& comm) {
+  const auto none = [](const RunSpec&) { return RunProgress{}; };
+  RELULAB_TRY(run_distributed(plan_runs(scale), data, dir, comm, run_weight, none));
+  std::string lrs;
+  comm.broadcast(lrs, 0);
+  RELULAB_TRY(run_distributed(plan_best_lr_runs(scale, lrs_from_text(lrs)), data, dir, comm,
+                              run_weight, none));
+  comm.wait_for_all();
+  return Status::ok();
+}
+
 }  // namespace
 
 Status run_study(const StudyOptions& options) {
-  if (options.seeds < 1 || options.seeds > 20) {
+  if (options.seeds < 0 || options.seeds > 20) {
     return Status::invalid_argument(fmt::format("--seeds {}: must be in [1, 20]", options.seeds));
   }
   const Clock::time_point started = Clock::now();
   if (options.threads > 0) set_thread_count(options.threads);
+  Communicator& comm = options.comm != nullptr ? *options.comm : single_process();
   const Scale scale = make_scale(options);
   const fs::path dir = options.out_dir;
-  std::error_code ec;
-  fs::create_directories(dir / "data", ec);
-  if (ec)
-    return Status::io_error(fmt::format("cannot create '{}': {}", dir.string(), ec.message()));
+  if (comm.is_root()) {
+    std::error_code ec;
+    fs::create_directories(dir / "data", ec);
+    if (ec)
+      return Status::io_error(fmt::format("cannot create '{}': {}", dir.string(), ec.message()));
+  }
 
   auto loaded = data::load_dataset(options.data);
   if (!loaded) return loaded.status();
   const data::TrainTest data = std::move(loaded).value();
+  if (!comm.is_root()) return help_rank_0(scale, data, dir, comm);
 
   // Section 3's second stage (each activation's best lr on the other seeds) is planned from the
   // first stage's results; for the ETA it counts as one more run per activation and seed.
@@ -136,15 +169,26 @@ Status run_study(const StudyOptions& options) {
   }
   const std::size_t count = runs.size() + second_stage_count;
   fmt::print(
-      "relulab study{}: {} runs on {} ({} train / {} test images each), {} seed(s), {} threads -> "
+      "relulab study{}: {} runs on {} ({} train / {} test images each), {} seed(s), {} -> "
       "{}\n",
       scale.quick ? " --quick" : "", count, options.data, scale.train_limit, scale.test_limit,
-      scale.seeds, thread_count(), dir.string());
+      scale.seeds,
+      comm.size() > 1 ? fmt::format("{} ranks x {} threads (MPI)", comm.size(), thread_count())
+                      : fmt::format("{} threads", thread_count()),
+      dir.string());
   std::fflush(stdout);
   StudyProgress progress(total);
   Results results;
   std::size_t index = 0;
   auto run_list = [&](const std::vector<RunSpec>& list) -> Status {
+    if (comm.size() > 1) {
+      // The unfinished runs are trained over the ranks first; the loop below then reads them.
+      RELULAB_TRY(run_distributed(list, data, dir, comm, run_weight, [&](const RunSpec& spec) {
+        return RunProgress([&, id = spec.id, w = run_weight(spec)](double f) {
+          progress.update(id, index, count, w, f);
+        });
+      }));
+    }
     for (const RunSpec& spec : list) {
       const double w = run_weight(spec);
       auto result = run_or_reuse(spec, data, dir,
@@ -160,7 +204,9 @@ Status run_study(const StudyOptions& options) {
     return Status::ok();
   };
   RELULAB_TRY(run_list(runs));
-  RELULAB_TRY(run_list(plan_best_lr_runs(scale, results)));
+  std::string lrs = lrs_text(best_lrs(scale, results));
+  comm.broadcast(lrs, 0);  // the second stage's plan, to the other ranks
+  RELULAB_TRY(run_list(plan_best_lr_runs(scale, best_lrs(scale, results))));
   progress.clear();
 
   fmt::print("study: timing the kernels and probing initialisations\n");
@@ -222,6 +268,7 @@ Status run_study(const StudyOptions& options) {
   fmt::print("study: wrote {} and {}\n", files.value().html.string(),
              files.value().markdown.string());
   for (const Section& s : report.sections) fmt::print("  {:<70} {}\n", s.title, verdict_text(s));
+  comm.wait_for_all();  // the other ranks wait here, asleep, for the report
   return Status::ok();
 }
 

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <string>
 
+#include "relulab/communicator.hpp"
 #include "relulab/status.hpp"
 
 namespace relulab::study {
@@ -20,11 +21,15 @@ namespace relulab::study {
 struct StudyOptions {
   bool quick = false;  // a smoke run: tiny subsets, one seed, < 3 minutes on 2 cores
   std::string data = "fashion-mnist";
-  int seeds = 3;  // three, so that the spread over seeds has a middle as well as ends
+  // 0: three (so that the spread over seeds has a middle as well as ends), one with --quick.
+  int seeds = 0;
   std::filesystem::path out_dir = "study";
   int threads = 0;           // 0: OpenMP's default
   std::string command_line;  // for the reproduce section
   std::string version;
+  // Several ranks (mpirun): the runs are spread over them and rank 0 writes the report; the
+  // others write nothing in out_dir. nullptr: this process alone.
+  Communicator* comm = nullptr;
 };
 
 Status run_study(const StudyOptions& options);
