@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 namespace relulab::train {
 
@@ -15,7 +16,10 @@ std::vector<int> allreduce_gradients(Communicator& comm, nn::Model& model, bool 
   std::size_t total = 0;
   for (const nn::Parameter* p : params) total += p->grad.size();
   const auto ranks = static_cast<std::size_t>(comm.size());
-  buffer.assign(total + ranks, 0.0f);
+  // resize, not assign: every element is written below, and zero-filling a gradient-sized buffer
+  // each step would cost a pass over memory on the hot path.
+  buffer.resize(total + ranks);
+  std::fill(buffer.begin() + static_cast<std::ptrdiff_t>(total), buffer.end(), 0.0f);
   std::size_t at = 0;
   for (const nn::Parameter* p : params) {
     std::copy_n(p->grad.data(), p->grad.size(), buffer.data() + at);
@@ -51,7 +55,11 @@ void broadcast_state(Communicator& comm, nn::Model& model, nn::Optimizer& optimi
   // state() returns copies: broadcast them and load them back.
   std::vector<nn::Buffer> state = optimizer.state();
   for (nn::Buffer& s : state) comm.broadcast(std::as_writable_bytes(s.value.span()), 0);
-  if (!comm.is_root()) (void)optimizer.load_state(state);  // same optimiser, same names
+  // The same optimiser over the same parameters on every rank: the names and shapes match.
+  if (!comm.is_root()) {
+    if (const Status s = optimizer.load_state(state); !s)
+      throw std::logic_error("broadcast optimiser state: " + s.message());
+  }
   comm.broadcast(scalars, 0);
 }
 
