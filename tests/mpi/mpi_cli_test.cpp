@@ -219,6 +219,13 @@ TEST(MpiCliStudy, DistributedQuickStudyGivesTheSameVerdicts) {
   ASSERT_EQ(a.size(), b.size());
   for (std::size_t i = 0; i < a.size(); ++i) {
     EXPECT_EQ(a[i]["id"], b[i]["id"]);
+    if (a[i]["id"] == "cost") {
+      // Kernel timings, measured by rank 0 alone at that moment: no training behind them, and a
+      // quick study's 3 trials can land on either side of the verdict's threshold on a loaded
+      // machine (it flipped between "holds partly" and "inconclusive" at 1.05 against 1.07).
+      EXPECT_TRUE(b[i]["verdict"].is_string()) << b[i];
+      continue;
+    }
     EXPECT_EQ(a[i]["verdict"], b[i]["verdict"])
         << a[i]["id"] << ": " << a[i]["finding"] << "\n  vs\n"
         << b[i]["finding"];
