@@ -63,21 +63,17 @@ std::string at(const test::Worst& w) {
   return s.str();
 }
 
-// What else failed the metric: absolute errors over the bound where |f| < 1e-30, and NaN or
-// infinity not matched.
-std::string other_failures(const test::Stats& s) {
+// What else failed the metric: subnormal outputs over the bound (in steps of 2^-149), zeros of
+// the wrong sign, and NaN or infinity not matched.
+std::string other_failures(const test::Stats& s, double bound) {
   std::string text;
-  if (s.tiny.error > 0) {
-    std::ostringstream t;
-    if (std::isnan(s.tiny.fast)) {
-      t << "NaN where the result is below 1e-30, at " << at(s.tiny);
-    } else {
-      t << std::setprecision(3) << "abs. error " << s.tiny.error
-        << " where the result is below 1e-30, at " << at(s.tiny);
-    }
-    text += t.str();
+  const auto add = [&text](const std::string& part) { text += (text.empty() ? "" : "; ") + part; };
+  if (s.subnormal.error > bound) {
+    add(ulps(s.subnormal) + " subnormal steps at " + at(s.subnormal));
   }
-  if (s.special.error > 0) text += (text.empty() ? "" : "; ") + ("NaN/inf at " + at(s.special));
+  if (s.sign_count > 0)
+    add(std::to_string(s.sign_count) + " zeros of wrong sign, at " + at(s.sign));
+  if (s.special_count > 0) add("NaN/inf at " + at(s.special));
   return text.empty() ? "–" : text;
 }
 
@@ -96,7 +92,7 @@ int run(std::size_t reduce) {
     const ActivationSpec spec = default_spec(info.id);
     const test::Bounds* bounds = test::find_bounds(spec);
     if (bounds == nullptr) continue;
-    const test::SpecStats stats = test::sweep(spec, *bounds, points, impls);
+    const test::SpecStats stats = test::sweep(spec, *bounds, points, impls, reduce);
     const double bound[] = {bounds->forward, bounds->backward, bounds->from_output};
     for (int k = 0; k < (info.backward_from_output ? 3 : 2); ++k) {
       if (!OnednnEltwise::supports(spec, pass_of(static_cast<Kernel>(k)))) continue;
@@ -104,7 +100,7 @@ int run(std::size_t reduce) {
       const test::Stats& peer = stats[1][k];
       std::cout << "| " << info.name << " | " << test::kKernelNames[k] << " | " << bound[k] << " | "
                 << ulps(mine.ulp) << " | " << ulps(peer.ulp) << " | " << at(peer.ulp) << " | "
-                << other_failures(peer) << " |\n";
+                << other_failures(peer, bound[k]) << " |\n";
     }
   }
   return 0;

@@ -1,5 +1,6 @@
-// Edge values and calling conventions of the elementwise kernels: NaN propagation, finite results
-// for huge inputs, the limits at +-inf, in-place calls, tails and thread splits.
+// Edge values and calling conventions of the elementwise kernels (NaN and signed zeros:
+// activation_nan_zero_test.cpp): finite results for huge inputs, the limits at +-inf, in-place
+// calls, tails and thread splits.
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
@@ -53,34 +54,6 @@ std::vector<float> mixed_inputs(std::size_t n, unsigned seed) {
   const float specials[] = {0.0f, -0.0f, FLT_TRUE_MIN, -FLT_MIN, 3.0f, -3.0f, 6.0f, 1e4f, -1e4f};
   for (std::size_t i = 0; i < n; i += 13) x[i] = specials[(i / 13) % std::size(specials)];
   return x;
-}
-
-TEST(ActivationEdge, NaNInGivesNaNOut) {
-  test::for_each_simd_target([&] {
-    float payload_nan;
-    const std::uint32_t bits = 0xffc01234u;
-    std::memcpy(&payload_nan, &bits, sizeof payload_nan);
-    const std::size_t n = 37;  // a vector body and a tail on every target
-    std::vector<float> x = mixed_inputs(n, 1);
-    const std::size_t nan_at[] = {0, 5, 16, 17, 31, 36};
-    for (const std::size_t i : nan_at) x[i] = i % 2 ? payload_nan : std::nanf("");
-    const std::vector<float> dy(n, 1.0f);
-    std::vector<float> out(n);
-    for (const ActivationSpec& spec : test::specs_under_test()) {
-      const bool from_output = activation_info(spec.kind).backward_from_output;
-      for (int kernel = 0; kernel < 3; ++kernel) {
-        if (kernel == 0) activation_forward(spec, x, out);
-        if (kernel == 1) activation_backward(spec, x, dy, out);
-        if (kernel == 2 && !from_output) continue;
-        if (kernel == 2) activation_backward_from_output(spec, x, dy, out);
-        for (std::size_t i = 0; i < n; ++i) {
-          EXPECT_EQ(std::isnan(out[i]), std::isnan(x[i]))
-              << describe(spec) << " kernel " << kernel << " at " << i << ": x = " << x[i]
-              << ", out = " << out[i];
-        }
-      }
-    }
-  });
 }
 
 TEST(ActivationEdge, FiniteWhereTheFunctionIsFinite) {

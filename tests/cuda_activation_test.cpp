@@ -130,17 +130,26 @@ TEST(CudaAccuracy, NaNDySelectsOrPropagatesAsOnTheCpu) {
   }
 }
 
-TEST(CudaEdge, NaNInGivesNaNOut) {
+// NaN in: NaN out of the forward; out of the backward, what the CPU kernel gives (NaN, or the
+// select's value for relu, leaky_relu, prelu, relu6, hardsigmoid: formula::select_slope_at_nan).
+TEST(CudaEdge, NaNInGivesTheCpuAnswer) {
   RELULAB_REQUIRE_GPU();
   const std::vector<float> x = mixed_inputs(301, 5);
   const std::vector<float> dy(x.size(), 1.0f);
+  std::vector<float> cpu(x.size());
   for (const ActivationSpec& spec : test::specs_under_test()) {
     for (const Kernel k : {Kernel::kForward, Kernel::kBackward, Kernel::kFromOutput}) {
       if (k == Kernel::kFromOutput && !activation_info(spec.kind).backward_from_output) continue;
       const std::vector<float> out = run_on_device(k, spec, x, dy);
+      test::run_cpu_kernel(k, spec, x, dy, cpu);
       for (std::size_t i = 0; i < x.size(); ++i) {
-        ASSERT_EQ(std::isnan(out[i]), std::isnan(x[i]))
-            << describe(spec) << ' ' << test::kKernelNames[static_cast<int>(k)] << " x = " << x[i];
+        if (k == Kernel::kForward) {
+          ASSERT_EQ(std::isnan(out[i]), std::isnan(x[i])) << describe(spec) << " x = " << x[i];
+        }
+        if (!std::isnan(x[i])) continue;
+        ASSERT_TRUE(std::isnan(cpu[i]) ? std::isnan(out[i]) : out[i] == cpu[i])
+            << describe(spec) << ' ' << test::kKernelNames[static_cast<int>(k)]
+            << " x = NaN: " << out[i] << " on the device, " << cpu[i] << " on the CPU";
       }
     }
   }

@@ -5,7 +5,13 @@
 //   - The CUDA kernels (src/cuda/) instantiate them with double and round once to float: a double
 //     result is within 2^-29 float ULPs of the exact one, so a kernel is within ~0.5 ULP.
 // Forms are chosen to avoid cancellation (expm1, log1p, erfc for the lower tail of Phi), so they
-// keep their relative accuracy in either type. NaN in gives NaN out.
+// keep their relative accuracy in either type.
+//
+// NaN: f(NaN) = NaN. f'(NaN) is NaN too, except for the activations whose gradient is a select
+// (select_slope_at_nan): there dx at a NaN x is what PyTorch's select gives, the same in every
+// variant (input, output, mask, CUDA). Zeros: where the exact value is a negative number too
+// small for the type (the gated activations' lower tail, at -inf its limit), the result is -0,
+// the correctly rounded value, not the +0 that a sum of underflowed terms would give.
 #pragma once
 
 #include <cmath>
@@ -83,10 +89,43 @@ RELULAB_HOST_DEVICE bool softplus_linear(T x, T beta, T threshold) {
 }
 
 // The gated activations x g(x), g rising from 0 to 1: at x = -inf and +inf their values are the
-// limits 0 and +inf and their slopes 0 and 1, where the formulas would give -inf * 0 = NaN.
+// limits -0 and +inf and their slopes -0 and 1, where the formulas would give -inf * 0 = NaN
+// (both approach 0 from below: f(x) < 0 for x < 0, and f'(x) < 0 below f''s root near -1).
 RELULAB_HOST_DEVICE constexpr bool is_gated(Activation a) {
   return a == Activation::kGELU || a == Activation::kGELUTanh || a == Activation::kSiLU ||
          a == Activation::kMish;
+}
+
+// Where the gradient is a select rather than a product: PyTorch's threshold_backward,
+// hardtanh_backward and hardsigmoid_backward, and the CPU kernels' masked ops, give dx = 0 where
+// f'(x) = 0 also for a NaN or infinite dy.
+RELULAB_HOST_DEVICE constexpr bool gradient_is_select(Activation a) {
+  return a == Activation::kReLU || a == Activation::kReLU6 || a == Activation::kHardSigmoid;
+}
+
+// The slope that a NaN x (or y) selects, for the activations whose backward is a select on x, as
+// PyTorch's kernels and the ReLU mask give it: every comparison with NaN is false, so
+//   relu:        x <= 0 ? 0 : dy               -> dy     (threshold_backward, the mask bit)
+//   leaky/prelu: x > 0 ? dy : slope dy         -> slope dy
+//   relu6:       (x > 0 & x < 6) & dy          -> 0      (hardtanh_backward, vectorised)
+//   hardsigmoid: -3 < x < 3 ? dy / 6 : 0       -> 0
+// Returns false for the others, whose backward at NaN is NaN (PyTorch's hardswish_backward gives
+// dy in its scalar path and NaN in its vector path; we keep NaN there).
+template <class T>
+RELULAB_HOST_DEVICE bool select_slope_at_nan(Activation kind, T a, T& slope) {
+  using A = Activation;
+  switch (kind) {
+    case A::kReLU:
+      return slope = T{1}, true;
+    case A::kLeakyReLU:
+    case A::kPReLU:
+      return slope = a, true;
+    case A::kReLU6:
+    case A::kHardSigmoid:
+      return slope = T{0}, true;
+    default:
+      return false;
+  }
 }
 
 // f(x); a and b are the spec's parameters (ActivationInfo::params).
@@ -95,7 +134,7 @@ RELULAB_HOST_DEVICE T forward(Activation kind, T x, T a, T b) {
   using std::expm1, std::fmax, std::fmin, std::isinf, std::isnan, std::tanh;
   using A = Activation;
   if (isnan(x)) return x;
-  if (isinf(x) && is_gated(kind)) return x > 0 ? x : T{0};
+  if (isinf(x) && is_gated(kind)) return x > 0 ? x : -T{0};
   switch (kind) {
     case A::kReLU:
       return x > 0 ? x : T{0};
@@ -122,8 +161,8 @@ RELULAB_HOST_DEVICE T forward(Activation kind, T x, T a, T b) {
       return softplus_linear(x, a, b) ? x : softplus_unit(a * x) / a;
     case A::kHardSigmoid:
       return fmin(fmax(x + T{3}, T{0}), T{6}) / T{6};
-    case A::kHardSwish:
-      if (x <= -3) return T{0};
+    case A::kHardSwish:  // -0 on the flat piece, as x * 0 / 6 is in PyTorch
+      if (x <= -3) return -T{0};
       return x >= 3 ? x : x * (x + T{3}) / T{6};
     case A::kSigmoid:
       return sigmoid(x);
@@ -133,13 +172,16 @@ RELULAB_HOST_DEVICE T forward(Activation kind, T x, T a, T b) {
   return x;
 }
 
-// f'(x), with PyTorch's choice at the kinks (e.g. ReLU'(0) = 0, LeakyReLU'(0) = slope).
+// f'(x) for finite x, as the formula's sum of terms; with `magnitude`, the sum of the terms'
+// absolute values instead (see derivative_magnitude).
 template <class T>
-RELULAB_HOST_DEVICE T derivative(Activation kind, T x, T a, T b) {
-  using std::cosh, std::exp, std::isinf, std::isnan, std::tanh;
+RELULAB_HOST_DEVICE T derivative_sum(Activation kind, T x, T a, T b, bool magnitude) {
+  using std::cosh, std::exp, std::fabs, std::tanh;
   using A = Activation;
-  if (isnan(x)) return x;
-  if (isinf(x) && is_gated(kind)) return x > 0 ? T{1} : T{0};
+  // first + second, or |first| + |second|.
+  const auto sum = [magnitude](T first, T second) {
+    return magnitude ? fabs(first) + fabs(second) : first + second;
+  };
   switch (kind) {
     case A::kReLU:
       return x > 0 ? T{1} : T{0};
@@ -155,20 +197,20 @@ RELULAB_HOST_DEVICE T derivative(Activation kind, T x, T a, T b) {
     case A::kCELU:
       return x > 0 ? T{1} : exp(x / a);
     case A::kGELU:
-      return normal_cdf(x) + x * normal_pdf(x);
+      return sum(normal_cdf(x), x * normal_pdf(x));
     case A::kGELUTanh: {
       // With s = sigmoid(2u): 1 + tanh(u) = 2s and 1 - tanh(u)^2 = 4 s (1 - s) = 4 s'(2u).
       const T u = gelu_tanh_u(x);
       const T du = k<T>(kSqrt2OverPi) * (T{1} + T{3} * k<T>(kGeluTanhCubic) * x * x);
-      return sigmoid(T{2} * u) + T{2} * x * sigmoid_derivative(T{2} * u) * du;
+      return sum(sigmoid(T{2} * u), T{2} * x * sigmoid_derivative(T{2} * u) * du);
     }
     case A::kSiLU:
-      return sigmoid(x) + x * sigmoid_derivative(x);  // s (1 + x (1 - s))
+      return sum(sigmoid(x), x * sigmoid_derivative(x));  // s (1 + x (1 - s))
     case A::kMish: {
       // 1 - tanh(z)^2 = 1 / cosh(z)^2, which keeps its relative accuracy for large z.
       const T z = softplus_unit(x);
       const T c = cosh(z);
-      return tanh(z) + x * sigmoid(x) / (c * c);
+      return sum(tanh(z), x * sigmoid(x) / (c * c));
     }
     case A::kSoftplus:
       return softplus_linear(x, a, b) ? T{1} : sigmoid(a * x);
@@ -187,12 +229,38 @@ RELULAB_HOST_DEVICE T derivative(Activation kind, T x, T a, T b) {
   return x;
 }
 
+// f'(x), with PyTorch's choice at the kinks (e.g. ReLU'(0) = 0, LeakyReLU'(0) = slope).
+template <class T>
+RELULAB_HOST_DEVICE T derivative(Activation kind, T x, T a, T b) {
+  using std::isinf, std::isnan;
+  if (T slope{}; isnan(x) && select_slope_at_nan(kind, a, slope)) return slope;
+  if (isnan(x)) return x;
+  if (isinf(x) && is_gated(kind)) return x > 0 ? T{1} : -T{0};
+  const T d = derivative_sum(kind, x, a, b, false);
+  // A gated f' is negative where it underflows (x << 0): the sum of two underflowed terms,
+  // +0 + -0, would be +0.
+  return d == 0 && x < 0 && is_gated(kind) ? -T{0} : d;
+}
+
+// The scale of f''s rounding error where f' is a sum of terms that cancel near its root
+// (gelu, gelu_tanh, silu, mish near x = -0.75 .. -1.3): the sum of the terms' absolute values.
+// A float evaluation that rounds each term once is off by ~2^-24 times this, however small f' is;
+// the accuracy tests measure such an f' in units of max(ulp(f'), 2^-24 magnitude). 0 where f' is
+// not such a sum (or x is not finite): plain ULPs.
+template <class T>
+RELULAB_HOST_DEVICE T derivative_magnitude(Activation kind, T x, T a, T b) {
+  using std::isfinite;
+  if (!isfinite(x) || !is_gated(kind)) return T{0};
+  return derivative_sum(kind, x, a, b, true);
+}
+
 // f'(x) written as a function of y = f(x), for the activations whose table entry has
 // backward_from_output; NaN for the others.
 template <class T>
 RELULAB_HOST_DEVICE T derivative_from_output(Activation kind, T y, T a) {
   using std::isnan;
   using A = Activation;
+  if (T slope{}; isnan(y) && select_slope_at_nan(kind, a, slope)) return slope;
   if (isnan(y)) return y;
   switch (kind) {
     case A::kReLU:
@@ -216,11 +284,13 @@ RELULAB_HOST_DEVICE T derivative_from_output(Activation kind, T y, T a) {
   }
 }
 
-// Where the gradient is a select rather than a product: PyTorch's threshold_backward,
-// hardtanh_backward and hardsigmoid_backward, and the CPU kernels' masked ops, give dx = 0 where
-// f'(x) = 0 also for a NaN or infinite dy.
-RELULAB_HOST_DEVICE constexpr bool gradient_is_select(Activation a) {
-  return a == Activation::kReLU || a == Activation::kReLU6 || a == Activation::kHardSigmoid;
+// derivative_magnitude for derivative_from_output: SELU's y + scale alpha cancels as y -> -scale
+// alpha, where the float constant's rounding dominates; plain ULPs (0) for the others.
+template <class T>
+RELULAB_HOST_DEVICE T derivative_from_output_magnitude(Activation kind, T y) {
+  using std::fabs, std::isfinite;
+  if (kind != Activation::kSELU || !isfinite(y) || y > 0) return T{0};
+  return fabs(y) + k<T>(kSeluScale * kSeluAlpha);
 }
 
 // The float kernels of src/cuda/: the double formulas, rounded once to float; dx = dy f'(x) is

@@ -121,7 +121,7 @@ void BackwardSpan(const ActivationSpec& spec, const float* x, const float* dy, f
                   std::size_t n) {
   VisitOp(spec, [&](const auto& op) {
     const DF d;
-    Map2<std::remove_cvref_t<decltype(op)>::kBackwardKeepsNaN>(
+    Map2<std::remove_cvref_t<decltype(op)>::kBackwardHandlesNaN>(
         x, dy, dx, n, [&](VF vx, VF vdy) { return op.Backward(d, vx, vdy); });
   });
 }
@@ -132,8 +132,8 @@ void BackwardFromOutputSpan(const ActivationSpec& spec, const float* y, const fl
     using Op = std::remove_cvref_t<decltype(op)>;
     if constexpr (Op::kFromOutput) {
       const DF d;
-      Map2<Op::kBackwardKeepsNaN>(y, dy, dx, n,
-                                  [&](VF vy, VF vdy) { return op.BackwardFromOutput(d, vy, vdy); });
+      Map2<Op::kBackwardHandlesNaN>(
+          y, dy, dx, n, [&](VF vy, VF vdy) { return op.BackwardFromOutput(d, vy, vdy); });
     }
   });
 }
@@ -198,7 +198,7 @@ void PReluChannels(std::size_t outer, std::size_t channels, std::size_t inner, s
       float plane_sum = hn::GetLane(hn::SumOfLanes(d, sum));
       for (; i < inner; ++i) plane_sum += dy[base + i] * (x[base + i] > 0 ? 0.0f : x[base + i]);
       slope_grad += plane_sum;
-      Map2<false>(x + base, dy + base, out + base, inner, [&](VF v, VF g) {
+      Map2<true>(x + base, dy + base, out + base, inner, [&](VF v, VF g) {  // NaN: slope dy
         return hn::IfThenElse(hn::Gt(v, hn::Zero(d)), g, hn::Mul(g, a));
       });
     }

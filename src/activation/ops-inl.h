@@ -2,11 +2,14 @@
 // Backward(x, dy) = dy * f'(x) and, where the table allows, BackwardFromOutput(y, dy).
 // Formulas are the table's (PyTorch's); the comments give the form used for accuracy.
 // NaN propagation is done once, by the loops in kernels.cpp, so ops need not care about NaN; an op
-// whose Forward (kForwardKeepsNaN) or Backward and BackwardFromOutput (kBackwardKeepsNaN) return
-// NaN for a NaN x or y by themselves (every comparison with NaN is false, so the selects pass on
-// their false branch; clamps keep NaN where kClampKeepsNaN) says so, which saves the loop a compare
-// and a blend per vector: a quarter of the work of the cheapest ops in cache, a tenth of a
-// sigmoid's.
+// whose Forward returns NaN for a NaN x by itself (kForwardKeepsNaN: every comparison with NaN is
+// false, so the selects pass on their false branch; clamps keep NaN where kClampKeepsNaN), or
+// whose Backward and BackwardFromOutput give the table's answer at a NaN x or y by themselves
+// (kBackwardHandlesNaN), says so, which saves the loop a compare and a blend per vector: a quarter
+// of the work of the cheapest ops in cache, a tenth of a sigmoid's. The select activations (relu,
+// leaky_relu, prelu, relu6, hardsigmoid) do not return NaN from their backward at a NaN x but
+// what their select gives, as PyTorch's kernels and the relu mask do (formula::select_slope_at_nan:
+// dy, slope dy, 0, 0).
 
 #if defined(RELULAB_OPS_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef RELULAB_OPS_INL_H_
@@ -32,7 +35,7 @@ inline constexpr float kSeluScaleAlpha = 1.7580993408473768599402175208123f;
 struct ReluOp {
   static constexpr bool kFromOutput = true;
   static constexpr bool kForwardKeepsNaN = true;
-  static constexpr bool kBackwardKeepsNaN = false;
+  static constexpr bool kBackwardHandlesNaN = true;
   explicit ReluOp(const ActivationSpec&) {}
   template <class D, class V>
   HWY_INLINE V Forward(D d, V x) const {
@@ -40,11 +43,12 @@ struct ReluOp {
   }
   template <class D, class V>
   HWY_INLINE V Backward(D d, V x, V dy) const {
-    // dy where x > 0, else +0 (also for NaN or infinite dy), as a bitwise AND with the mask:
-    // with IfThenElseZero the compiler folds the load of dy into an AVX-512 zero-masking load,
-    // which ran at 0.72 of PyTorch's ReLU backward on 2^22 floats (DRAM, one thread, Zen 4),
-    // against 1.2x this way.
-    return hn::And(hn::VecFromMask(d, hn::Gt(x, hn::Zero(d))), dy);
+    // +0 where x <= 0 (also for NaN or infinite dy), else dy (x = NaN included, as the mask bit
+    // !(x <= 0) and PyTorch's threshold_backward), as a bitwise AND-NOT with the mask: with
+    // IfThenZeroElse the compiler folds the load of dy into an AVX-512 zero-masking load, which
+    // ran at 0.72 of PyTorch's ReLU backward on 2^22 floats (DRAM, one thread, Zen 4), against
+    // 1.2x this way.
+    return hn::AndNot(hn::VecFromMask(d, hn::Le(x, hn::Zero(d))), dy);
   }
   template <class D, class V>
   HWY_INLINE V BackwardFromOutput(D d, V y, V dy) const {
@@ -58,7 +62,7 @@ template <bool kAllowFromOutput>
 struct SlopeOp {
   static constexpr bool kFromOutput = kAllowFromOutput;
   static constexpr bool kForwardKeepsNaN = true;
-  static constexpr bool kBackwardKeepsNaN = false;
+  static constexpr bool kBackwardHandlesNaN = true;  // NaN > 0 is false: slope dy
   explicit SlopeOp(const ActivationSpec& s) : slope(s.params[0]) {}
   float slope;
   template <class D, class V>
@@ -81,7 +85,7 @@ using PReluOp = SlopeOp<false>;
 struct Relu6Op {
   static constexpr bool kFromOutput = true;
   static constexpr bool kForwardKeepsNaN = true;
-  static constexpr bool kBackwardKeepsNaN = false;
+  static constexpr bool kBackwardHandlesNaN = true;  // NaN is not inside: 0
   explicit Relu6Op(const ActivationSpec&) {}
   template <class D, class V>
   HWY_INLINE V Forward(D d, V x) const {
@@ -110,7 +114,7 @@ template <Activation kKind>
 struct ExponentialLinearOp {
   static constexpr bool kFromOutput = true;
   static constexpr bool kForwardKeepsNaN = kClampKeepsNaN;
-  static constexpr bool kBackwardKeepsNaN = kClampKeepsNaN;
+  static constexpr bool kBackwardHandlesNaN = kClampKeepsNaN;
   static constexpr bool kScalesPositive = kKind == Activation::kSELU;
   static constexpr bool kDividesInput = kKind == Activation::kCELU;
   float positive = 1.0f, negative, inv_a = 1.0f;
@@ -132,10 +136,14 @@ struct ExponentialLinearOp {
   }
   template <class D, class V>
   HWY_INLINE V Forward(D d, V x) const {
-    const V neg = hn::Mul(hn::Set(d, negative), Expm1NonPositive(d, AtMost(d, Scaled(d, x), 0.0f)));
+    // The branch is chosen on x / a >= 0, so that +-0, and for CELU an x / alpha that rounds to
+    // -0 (x = -2^-149, alpha = 2), return p x with its sign, where the expm1 reduction would give
+    // +0 (f(x) ~ p x there, within half a step of the exact value).
+    const V xs = Scaled(d, x);
+    const V neg = hn::Mul(hn::Set(d, negative), Expm1NonPositive(d, AtMost(d, xs, 0.0f)));
     V pos = x;
     if constexpr (kScalesPositive) pos = hn::Mul(x, hn::Set(d, positive));
-    return hn::IfThenElse(hn::Gt(x, hn::Zero(d)), pos, neg);
+    return hn::IfThenElse(hn::Ge(xs, hn::Zero(d)), pos, neg);
   }
   template <class D, class V>
   HWY_INLINE V Backward(D d, V x, V dy) const {
@@ -155,7 +163,7 @@ struct ExponentialLinearOp {
 struct GeluOp {
   static constexpr bool kFromOutput = false;
   static constexpr bool kForwardKeepsNaN = kClampKeepsNaN;
-  static constexpr bool kBackwardKeepsNaN = kClampKeepsNaN;
+  static constexpr bool kBackwardHandlesNaN = kClampKeepsNaN;
   explicit GeluOp(const ActivationSpec&) {}
   template <class D, class V>
   HWY_INLINE V Forward(D d, V x) const {
@@ -171,26 +179,29 @@ struct GeluOp {
 // For x << 0 the result is ~x exp(w) and an absolute error in w becomes a relative error in f, so
 // q is carried as a double-float (q + q_lo) and -|w| = -|x| q enters the exp's reduction exactly:
 // r = (-|x| q - n ln2_hi) + (-|x| q)_lo + (-|x| q_lo) - n ln2_lo, the first term exact (TwoProd's
-// high part minus an exact multiple of ln2_hi: Sterbenz). Then e = exp(-|w|), r = 1 / (1 + e).
+// high part minus an exact multiple of ln2_hi: Sterbenz). The exp is carried as e_s = 2^48 e,
+// e = exp(-|w|), which stays normal where e itself is subnormal (x < -10.05: |w| > 87.3), so that
+// x e and f' are formed from normal numbers and round once into the subnormals (or to -0) when
+// they are scaled back by 2^-48; r = 1 / (1 + e).
 // f' = sigmoid(w) + x sigmoid(w) sigmoid(-w) (k1 + 3 k3 x^2).
 struct GeluTanhOp {
   static constexpr bool kFromOutput = false;
   static constexpr bool kForwardKeepsNaN = kClampKeepsNaN;
-  static constexpr bool kBackwardKeepsNaN = kClampKeepsNaN;
+  static constexpr bool kBackwardHandlesNaN = kClampKeepsNaN;
   explicit GeluTanhOp(const ActivationSpec&) {}
   // k1 = 2 sqrt(2 / pi), k3 = k1 * 0.044715, each split as hi + lo.
   static constexpr float kK1Hi = 1.59576912160573071175f;
   static constexpr float kK1Lo = static_cast<float>(1.59576912160573071175 - double{kK1Hi});
   static constexpr float kK3Hi = 0.0713548162726008080f;
   static constexpr float kK3Lo = static_cast<float>(0.0713548162726008080 - double{kK3Hi});
-  // |x| is clamped to 10.5, where w = -99.4 keeps the exp's 2^n normal (n >= -150): beyond it,
-  // |f| and |f'| are below 1e-40 for x < 0 (both are set to their limit 0 there), sigmoid(w)
-  // rounds to 1 for x > 0 and the derivative's second term is below 1e-40.
-  static constexpr float kClamp = 10.5f;
+  // |x| is clamped to 11, where w = -112.5 keeps e_s normal (n >= -174): from x = -10.8 on f, and
+  // from x = -10.9 on f', round to -0 (their limit at -inf), and for x > 11 sigmoid(w) rounds to 1
+  // and the derivative's second term to 0.
+  static constexpr float kClamp = 11.0f;
 
-  // e = exp(-|w|), xa = -min(|x|, kClamp), x2 = xa^2 rounded.
+  // e_s = 2^48 exp(-|w|), xa = -min(|x|, kClamp), x2 = xa^2 rounded.
   template <class D, class V>
-  HWY_INLINE void Parts(D d, V x, V& e, V& xa, V& x2) const {
+  HWY_INLINE void Parts(D d, V x, V& e_s, V& xa, V& x2) const {
     xa = AtLeast(d, NegAbs(d, x), -kClamp);
     V x2_lo;
     TwoProd(d, xa, xa, x2, x2_lo);
@@ -202,49 +213,64 @@ struct GeluTanhOp {
     q_lo = hn::Add(q_lo, hn::Add(t_lo, hn::Set(d, kK1Lo)));
     V w, w_lo;  // -|w| = w + w_lo + xa q_lo
     TwoProd(d, xa, q, w, w_lo);
-    const V shift = ExpRoundShift(d, w);
-    const V rem = hn::Add(ExpRemainder(d, w, shift), hn::MulAdd(xa, q_lo, w_lo));
-    e = ExpFromRemainder(d, shift, rem);
+    const V shift = ExpRoundShift(d, w, kExpShift48);
+    const V rem = hn::Add(ExpRemainder(d, w, shift, kExpShift48), hn::MulAdd(xa, q_lo, w_lo));
+    e_s = ExpTimes2To48FromRemainder(d, shift, rem);
   }
+  // 1 + e, from e_s.
+  template <class D, class V>
+  HWY_INLINE V OnePlusE(D d, V e_s) const {
+    return hn::MulAdd(e_s, hn::Set(d, kTwoToMinus48), hn::Set(d, 1.0f));
+  }
+  // f = x r for x >= 0, x e r for x < 0 (sign(w) = sign(x)), with x e = (xa e_s) 2^-48: xa, not
+  // x, so that x = -inf gives -0.
   template <class D, class V>
   HWY_INLINE V Forward(D d, V x) const {
-    V e, xa, x2;
-    Parts(d, x, e, xa, x2);
-    const V f = SigmoidTimes(d, x, e, x);                          // (sign(w) = sign(x))
-    return hn::IfThenZeroElse(hn::Lt(x, hn::Set(d, -kClamp)), f);  // x = -inf: 0, not -inf * e
+    V e_s, xa, x2;
+    Parts(d, x, e_s, xa, x2);
+    const V neg = hn::Mul(hn::Mul(xa, e_s), hn::Set(d, kTwoToMinus48));
+    return hn::Div(hn::IfThenElse(hn::Ge(x, hn::Zero(d)), x, neg), OnePlusE(d, e_s));
   }
+  // f' = s + x (e r) r dw, s = sigmoid(w) = r or e r, all in units of 2^-48.
   template <class D, class V>
   HWY_INLINE V Backward(D d, V x, V dy) const {
-    V e, xa, x2;
-    Parts(d, x, e, xa, x2);
-    const V r = hn::Div(hn::Set(d, 1.0f), hn::Add(hn::Set(d, 1.0f), e));
+    V e_s, xa, x2;
+    Parts(d, x, e_s, xa, x2);
+    const V r = hn::Div(hn::Set(d, 1.0f), OnePlusE(d, e_s));
     const V xc = hn::CopySign(xa, x);  // x clamped to [-kClamp, kClamp]
     const V dw = hn::MulAdd(hn::Set(d, 3.0f * kK3Hi), x2, hn::Set(d, kK1Hi));
-    const V dfdx =
-        hn::MulAdd(hn::Mul(xc, hn::Mul(e, hn::Mul(r, r))), dw, SigmoidFromParts(d, x, e, r));
-    return hn::Mul(dy, hn::IfThenZeroElse(hn::Lt(x, hn::Set(d, -kClamp)), dfdx));  // the limit
+    const V er_s = hn::Mul(e_s, r);
+    const V s_s = hn::IfThenElse(hn::Ge(x, hn::Zero(d)), hn::Mul(r, hn::Set(d, kTwoTo48)), er_s);
+    const V dfdx_s = hn::MulAdd(hn::Mul(xc, r), hn::Mul(er_s, dw), s_s);
+    return hn::Mul(dy, hn::Mul(dfdx_s, hn::Set(d, kTwoToMinus48)));
   }
 };
 
-// SiLU: x sigmoid(x); f' = s + x e r^2 with s = sigmoid(x), e = exp(-|x|), r = 1 / (1 + e).
-// x is clamped at -200, where e = 0 already: -inf gives -0, not -inf * 0.
+// SiLU: x sigmoid(x); f' = s + x s (1 - s) with s = sigmoid(x), e = exp(-|x|), r = 1 / (1 + e).
+// x is clamped at -200, where e = 0 already: -inf gives -0, not -inf * 0. Below -80, where e
+// reaches the subnormals, f = x e^x and f' = (1 + x) e^x (WithXExpTail).
 struct SiluOp {
   static constexpr bool kFromOutput = false;
   static constexpr bool kForwardKeepsNaN = kClampKeepsNaN;
-  static constexpr bool kBackwardKeepsNaN = kClampKeepsNaN;
+  static constexpr bool kBackwardHandlesNaN = kClampKeepsNaN;
   explicit SiluOp(const ActivationSpec&) {}
   template <class D, class V>
   HWY_INLINE V Forward(D d, V x) const {
-    return SigmoidTimes(d, x, ExpNegAbs(d, x), AtLeast(d, x, -200.0f));
+    return WithXExpTail(d, x, SigmoidTimes(d, x, ExpNegAbs(d, x), AtLeast(d, x, -200.0f)), 0.0f);
   }
   template <class D, class V>
   HWY_INLINE V Backward(D d, V x, V dy) const {
-    // f' = r (c + x e r) with c = x >= 0 ? 1 : e (so that s = c r): one instruction fewer.
-    V e, r;
-    LogisticParts(d, x, e, r);
-    const V xc = AtMost(d, AtLeast(d, x, -200.0f), 200.0f);
-    const V c = hn::IfThenElse(hn::Ge(x, hn::Zero(d)), hn::Set(d, 1.0f), e);
-    return hn::Mul(dy, hn::Mul(r, hn::MulAdd(hn::Mul(xc, e), r, c)));
+    // With t = |x| and u = sigmoid(-t) = e / (1 + e): f'(-t) = u (1 - t (1 - u)) =
+    // u ((1 - t) + t u), where 1 - t is exact where it cancels and t u enters through the FMA, and
+    // f'(t) = 1 - f'(-t) (s' is even). u is one quotient, where s + x e r^2 rounded r twice
+    // (4.5 ULP at x = -7.57).
+    const V one = hn::Set(d, 1.0f);
+    const V e = ExpNegAbs(d, x);
+    const V u = hn::Div(e, hn::Add(one, e));
+    const V t = AtMost(d, hn::Abs(x), 200.0f);  // +inf: t u = 200 * 0
+    const V g = hn::Mul(u, hn::MulAdd(t, u, hn::Sub(one, t)));
+    const V dfdx = hn::IfThenElse(hn::Ge(x, hn::Zero(d)), hn::Sub(one, g), g);
+    return hn::Mul(dy, WithXExpTail(d, x, dfdx, 1.0f));
   }
 };
 
@@ -254,11 +280,12 @@ struct SiluOp {
 //   f' = A / B + 4 x e (1 + e) / B^2;
 // for x > 0 the same, multiplied through by exp(-2x) = e^2:
 //   A = 1 + 2e, B = A + 2e^2, f' = A / B + 4 x e^2 (1 + e) / B^2.
-// x is clamped at -200, where e = 0 already: -inf gives -0, not -inf * 0.
+// x is clamped at -200, where e = 0 already: -inf gives -0, not -inf * 0. Below -80, where e
+// reaches the subnormals, f = x e^x and f' = (1 + x) e^x (WithXExpTail).
 struct MishOp {
   static constexpr bool kFromOutput = false;
   static constexpr bool kForwardKeepsNaN = kClampKeepsNaN;
-  static constexpr bool kBackwardKeepsNaN = kClampKeepsNaN;
+  static constexpr bool kBackwardHandlesNaN = kClampKeepsNaN;
   explicit MishOp(const ActivationSpec&) {}
   template <class D, class V>
   HWY_INLINE void Parts(D d, V x, V& e, V& a, V& b) const {
@@ -272,7 +299,7 @@ struct MishOp {
   HWY_INLINE V Forward(D d, V x) const {
     V e, a, b;
     Parts(d, x, e, a, b);
-    return hn::Mul(AtLeast(d, x, -200.0f), hn::Div(a, b));
+    return WithXExpTail(d, x, hn::Mul(AtLeast(d, x, -200.0f), hn::Div(a, b)), 0.0f);
   }
   template <class D, class V>
   HWY_INLINE V Backward(D d, V x, V dy) const {
@@ -285,7 +312,7 @@ struct MishOp {
     const V weight = hn::IfThenElse(hn::Gt(x, hn::Zero(d)), hn::Mul(g, e), g);
     const V xc = AtLeast(d, AtMost(d, x, 1e30f), -1e30f);
     const V second = hn::Mul(hn::Mul(hn::Set(d, 4.0f), xc), hn::Mul(weight, hn::Mul(q, q)));
-    return hn::Mul(dy, hn::MulAdd(a, q, second));
+    return hn::Mul(dy, WithXExpTail(d, x, hn::MulAdd(a, q, second), 1.0f));
   }
 };
 
@@ -296,7 +323,7 @@ template <bool kUnitBeta>
 struct SoftplusOp {
   static constexpr bool kFromOutput = false;
   static constexpr bool kForwardKeepsNaN = kClampKeepsNaN;
-  static constexpr bool kBackwardKeepsNaN = kClampKeepsNaN;
+  static constexpr bool kBackwardHandlesNaN = kClampKeepsNaN;
   float beta, inv_beta, threshold;
   explicit SoftplusOp(const ActivationSpec& s)
       : beta(s.params[0]), inv_beta(1.0f / s.params[0]), threshold(s.params[1]) {}
@@ -331,7 +358,7 @@ struct SoftplusOp {
 struct HardSigmoidOp {
   static constexpr bool kFromOutput = false;
   static constexpr bool kForwardKeepsNaN = kClampKeepsNaN;
-  static constexpr bool kBackwardKeepsNaN = false;
+  static constexpr bool kBackwardHandlesNaN = true;  // NaN is not inside: 0
   explicit HardSigmoidOp(const ActivationSpec&) {}
   template <class D, class V>
   HWY_INLINE V Forward(D d, V x) const {
@@ -352,7 +379,7 @@ struct HardSigmoidOp {
 struct HardSwishOp {
   static constexpr bool kFromOutput = false;
   static constexpr bool kForwardKeepsNaN = kClampKeepsNaN;
-  static constexpr bool kBackwardKeepsNaN = true;
+  static constexpr bool kBackwardHandlesNaN = true;
   explicit HardSwishOp(const ActivationSpec&) {}
   template <class D, class V>
   HWY_INLINE V Forward(D d, V x) const {
@@ -375,7 +402,7 @@ struct HardSwishOp {
 struct SigmoidOp {
   static constexpr bool kFromOutput = true;
   static constexpr bool kForwardKeepsNaN = kClampKeepsNaN;
-  static constexpr bool kBackwardKeepsNaN = kClampKeepsNaN;
+  static constexpr bool kBackwardHandlesNaN = kClampKeepsNaN;
   explicit SigmoidOp(const ActivationSpec&) {}
   template <class D, class V>
   HWY_INLINE V Forward(D d, V x) const {
@@ -399,7 +426,7 @@ struct SigmoidOp {
 struct TanhOp {
   static constexpr bool kFromOutput = true;
   static constexpr bool kForwardKeepsNaN = kClampKeepsNaN;
-  static constexpr bool kBackwardKeepsNaN = kClampKeepsNaN;
+  static constexpr bool kBackwardHandlesNaN = kClampKeepsNaN;
   explicit TanhOp(const ActivationSpec&) {}
   // tanh(|x|) = -u / (2 + u) with u = expm1(-2|x|) in [-1, 0], then x's sign (CopySign also
   // drops the minus): about 2 ULP (expm1 1, the sum and the quotient 0.5 each), with no

@@ -24,4 +24,12 @@ long double reference_derivative_from_output(const ActivationSpec& spec, long do
   return formula::derivative_from_output<long double>(spec.kind, y, spec.params[0]);
 }
 
+long double reference_derivative_magnitude(const ActivationSpec& spec, long double x) {
+  return formula::derivative_magnitude<long double>(spec.kind, x, spec.params[0], spec.params[1]);
+}
+
+long double reference_derivative_from_output_magnitude(const ActivationSpec& spec, long double y) {
+  return formula::derivative_from_output_magnitude<long double>(spec.kind, y);
+}
+
 }  // namespace relulab

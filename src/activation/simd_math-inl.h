@@ -167,6 +167,42 @@ HWY_INLINE V ExpFromRemainder(D d, V t, V r) {
   return hn::Mul(ExpScaledSmall(d, r), ScaleFromRoundShift(d, t));
 }
 
+// The same exp scaled by 2^48, for the lower tails whose results are subnormal: e_s = 2^48 e^x
+// stays normal down to n = -174 (x = -120), so that a product like x e^x is formed from normal
+// operands and rounds once into the subnormal range when it is finally multiplied by 2^-48
+// (ExpRoundShift and ExpRemainder with kExpShift48; the offset 175 is 127 + 48).
+inline constexpr float kExpShift48 = 12583087.0f;  // 1.5 * 2^23 + 127 + 48
+inline constexpr float kTwoTo48 = 281474976710656.0f;
+inline constexpr float kTwoToMinus48 = 3.5527136788005009e-15f;
+inline constexpr std::array<float, 6> kExpQ1 = ExpQ(1.0f);
+template <class D, class V>
+HWY_INLINE V ExpTimes2To48FromRemainder(D d, V t, V r) {
+  return hn::Mul(hn::MulAdd(Horner(d, r, kExpQ1), r, hn::Set(d, 1.0f)), ScaleFromRoundShift(d, t));
+}
+
+// (x + plus) e^x, for x below kXExpTailBelow: there silu(x) = x e^x / (1 + e^x) and
+// mish(x) = x tanh(log1p(e^x)) both equal x e^x, and their slopes (1 + x) e^x (plus = 1), to a
+// relative 1e-33 (e^x < 2e-35), while their general forms round e^x into the subnormals from
+// x = -87.3 on and lose it at the exp's clamp. x is clamped at -116, where both round to -0:
+// (x + plus) e^x is negative, so an underflow keeps the sign.
+inline constexpr float kXExpTailBelow = -80.0f;
+template <class D, class V>
+HWY_INLINE V XExpTail(D d, V x, float plus) {
+  const V xc = AtLeast(d, x, -116.0f);
+  const V t = ExpRoundShift(d, xc, kExpShift48);
+  const V e_s = ExpTimes2To48FromRemainder(d, t, ExpRemainder(d, xc, t, kExpShift48));
+  return hn::Mul(hn::Mul(hn::Add(xc, hn::Set(d, plus)), e_s), hn::Set(d, kTwoToMinus48));
+}
+
+// `fast`, with XExpTail in the lanes below kXExpTailBelow. Activations hardly ever go there, so
+// a vector without such a lane pays a compare and a predicted branch, not the tail's exp.
+template <class D, class V>
+HWY_INLINE V WithXExpTail(D d, V x, V fast, float plus) {
+  const auto tail = hn::Lt(x, hn::Set(d, kXExpTailBelow));
+  if (HWY_LIKELY(hn::AllFalse(d, tail))) return fast;
+  return hn::IfThenElse(tail, XExpTail(d, x, plus), fast);
+}
+
 // exp(x) for x in [-104, 0].
 template <class D, class V>
 HWY_INLINE V ExpClamped(D d, V x) {

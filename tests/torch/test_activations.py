@@ -149,12 +149,24 @@ class ShapesAndSpecials(unittest.TestCase):
                 torch.testing.assert_close(y[1:], ref[1:].float(), rtol=4 * 2 ** -24, atol=0,
                                            equal_nan=False)
 
-    def test_nan_gradient_is_nan_or_zero(self):
+    def test_nan_gradient_is_the_select_or_nan(self):
+        # At a NaN x, the select activations give what their select gives (relulab's one answer
+        # in every variant: docs/activations.md), the others NaN. relu and leaky_relu match
+        # PyTorch's autograd; PyTorch's hardtanh_backward gives dy on its scalar path and 0 on its
+        # vector path, so relu6 is checked against the rule alone.
+        select = {"relu": lambda p: 1.0, "leaky_relu": lambda p: p[0], "relu6": lambda p: 0.0,
+                  "hardsigmoid": lambda p: 0.0}
         x = torch.tensor([math.nan, 1.0], requires_grad=True)
         for name, params, _, _, _ in SPECS:
             with self.subTest(label(name, params)):
                 (dx,) = torch.autograd.grad(relulab_op(name, params)(x), x, torch.ones(2))
-                self.assertTrue(torch.isnan(dx[0]) or dx[0] == 0, f"dx at NaN is {dx[0]}")
+                if name not in select:
+                    self.assertTrue(torch.isnan(dx[0]), f"dx at NaN is {dx[0]}")
+                    continue
+                self.assertEqual(dx[0].item(), torch.tensor(select[name](params)).item())
+                if name in ("relu", "leaky_relu"):
+                    (theirs,) = torch.autograd.grad(pytorch_op(name, params)(x), x, torch.ones(2))
+                    self.assertEqual(dx[0].item(), theirs[0].item())
 
 
 class Autograd(unittest.TestCase):
