@@ -72,7 +72,8 @@ Expected expect(double ref, double magnitude) {
 }
 
 void classify(float x, float fast, const Expected& want, double bound, Stats& stats) {
-  if (want.unit == 0) {
+  // NaN or infinite reference, or a NaN input (where a select gives an exact value): exact.
+  if (want.unit == 0 || std::isnan(x)) {
     const bool ok = std::isnan(want.value) ? std::isnan(fast) : fast == want.value;
     if (!ok) stats.special.update(1.0, x, fast, want.value), ++stats.special_count;
     return;

@@ -11,11 +11,12 @@
 // Metric, per point, with ref the reference value (long double here; the exhaustive run of
 // bench/accuracy_exhaustive uses the same formulas in double, checked against this one):
 //   NaN ref: the kernel must return NaN; ref beyond the float range: the kernel must return the
-//   infinity it rounds to; otherwise err = |fast - ref| / unit, unit = max(ulp(ref), 2^-24 m),
-//   must be within the stated bound B. ulp() counts float steps down to the subnormal step
-//   2^-149, with no absolute floor: an exact output below FLT_MIN is measured in subnormal steps
-//   (reported apart from the normal outputs). m = 0 (plain ULPs) except where f' is a sum of
-//   terms that cancel near its root: there m is the sum of the terms' absolute values
+//   infinity it rounds to; a NaN input (where the select activations' backward gives a number):
+//   the kernel must return exactly the reference's value; otherwise err = |fast - ref| / unit, unit
+//   = max(ulp(ref), 2^-24 m), must be within the stated bound B. ulp() counts float steps down to
+//   the subnormal step 2^-149, with no absolute floor: an exact output below FLT_MIN is measured in
+//   subnormal steps (reported apart from the normal outputs). m = 0 (plain ULPs) except where f' is
+//   a sum of terms that cancel near its root: there m is the sum of the terms' absolute values
 //   (reference_derivative_magnitude: gelu, gelu_tanh, silu and mish backward, selu's
 //   backward_from_output), because a float result can be no better than the rounding of those
 //   terms; where the terms do not cancel, 2^-24 m <= ulp(ref) and the unit is the plain ULP.
