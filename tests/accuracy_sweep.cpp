@@ -82,6 +82,7 @@ void classify(float x, float fast, const Expected& want, double bound, Stats& st
   Worst& worst = std::fabs(want.value) >= FLT_MIN ? stats.ulp : stats.subnormal;
   worst.update(error, x, fast, want.value);
   if (!(error <= bound)) ++stats.above_bound;
+  if (!(error <= 4)) ++stats.above_four;
   if (fast == 0 && std::signbit(fast) != std::signbit(want.value)) {
     stats.sign.update(1.0, x, fast, want.value);
     ++stats.sign_count;
@@ -209,6 +210,7 @@ void Stats::merge(const Stats& o) {
     mine->update(theirs->error, theirs->x, theirs->fast, theirs->ref);
   }
   above_bound += o.above_bound;
+  above_four += o.above_four;
   sign_count += o.sign_count;
   special_count += o.special_count;
 }

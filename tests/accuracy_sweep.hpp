@@ -86,6 +86,7 @@ struct Stats {
   Worst sign;       // error = 1 where a zero result has the wrong sign
   Worst special;    // error = 1 where a NaN or infinity was not matched
   std::uint64_t above_bound = 0;  // points (normal or subnormal) whose error exceeds the bound
+  std::uint64_t above_four = 0;   // ... exceeds 4 (ULPs or subnormal steps)
   std::uint64_t sign_count = 0;
   std::uint64_t special_count = 0;
   void merge(const Stats& o);
