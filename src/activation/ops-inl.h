@@ -30,6 +30,12 @@ namespace hn = hwy::HWY_NAMESPACE;
 // PyTorch's SELU constants, rounded to float; kSeluScaleAlpha is their product.
 inline constexpr float kSeluScale = 1.0507009873554804934193349852946f;
 inline constexpr float kSeluScaleAlpha = 1.7580993408473768599402175208123f;
+// scale = kSeluScaleDown + kSeluScaleUp exactly to float precision, the first the float below
+// it: x scale = fma(x, kSeluScaleDown, x kSeluScaleUp) rounds once, so it overflows exactly
+// where x scale does (x kSeluScale, 3.3e-8 too large, gave inf at x = 3.2386e38, where the exact
+// value rounds to FLT_MAX), and both parts are positive, so x = +inf gives inf + inf.
+inline constexpr float kSeluScaleDown = 1.0507009029388428f;
+inline constexpr float kSeluScaleUp = 8.441664078873146e-08f;
 
 // ReLU: max(0, x); f' = x > 0 (0 at 0, as PyTorch).
 struct ReluOp {
@@ -142,7 +148,9 @@ struct ExponentialLinearOp {
     const V xs = Scaled(d, x);
     const V neg = hn::Mul(hn::Set(d, negative), Expm1NonPositive(d, AtMost(d, xs, 0.0f)));
     V pos = x;
-    if constexpr (kScalesPositive) pos = hn::Mul(x, hn::Set(d, positive));
+    if constexpr (kScalesPositive) {
+      pos = hn::MulAdd(x, hn::Set(d, kSeluScaleDown), hn::Mul(x, hn::Set(d, kSeluScaleUp)));
+    }
     return hn::IfThenElse(hn::Ge(xs, hn::Zero(d)), pos, neg);
   }
   template <class D, class V>
