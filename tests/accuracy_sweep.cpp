@@ -168,7 +168,9 @@ std::vector<float> sweep_points(std::size_t reduce) {
   std::memcpy(&nan_payload, &payload_bits, sizeof nan_payload);
   for (const float v :
        {0.0f, -0.0f, FLT_TRUE_MIN, -FLT_TRUE_MIN, FLT_MIN, -FLT_MIN, FLT_MIN - FLT_TRUE_MIN,
-        FLT_MAX, -FLT_MAX, inf, -inf, nan, nan_payload, 1e4f, -1e4f, 1e30f, -1e30f}) {
+        FLT_MAX, -FLT_MAX, inf, -inf, nan, nan_payload, 1e4f, -1e4f, 1e30f, -1e30f,
+        // selu's overflow: scale x rounds to FLT_MAX at the first, to inf at the second.
+        3.23862215e38f, 3.23862235e38f}) {
     x.push_back(v);
   }
   return x;
